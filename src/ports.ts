@@ -1,0 +1,121 @@
+// runDetection --> ports --> adapters (CloudWatch Logs / files, DynamoDB / dynalite, SNS / NDJSON)
+//
+// The core names what it needs, not which AWS service provides it. Adapters live in src/adapters.
+
+import type { LogEvent } from './telemetry/log-event.js';
+
+/** A half-open time window [start, end) in ms since the epoch. */
+export interface TimeWindow {
+  start: number;
+  end: number;
+}
+
+/** Identifies one auditd event: the records of one syscall share it within one log stream. */
+export interface AuditEventKey {
+  logGroup: string;
+  logStream: string;
+  /** `node=` prefix of the record, '' when absent. */
+  node: string;
+  /** `SECONDS.MILLIS:SERIAL` exactly as written inside `msg=audit(...)`. */
+  auditId: string;
+}
+
+export interface TelemetrySource {
+  /**
+   * Events of the window that may be metadata traffic. A source may filter server-side (a
+   * CloudWatch filter pattern) or yield everything: the core re-checks each message.
+   */
+  candidates(window: TimeWindow): AsyncIterable<LogEvent>;
+  /**
+   * Every auditd record of the given events (SYSCALL above all: it carries the user, while the
+   * matching SOCKADDR/EXECVE/PROCTITLE records carry the address). Second, targeted read.
+   */
+  auditRecords(window: TimeWindow, keys: readonly AuditEventKey[]): AsyncIterable<LogEvent>;
+}
+
+/** What the store remembers of one user: the buckets in which it called the metadata service. */
+export interface UserBaseline {
+  user: string;
+  /** Start (ms) of every bucket seen within memory, ascending, without duplicates. */
+  buckets: number[];
+}
+
+export interface ModelState {
+  /** Start of the earliest window any run has read (ms); undefined before the first run. */
+  observedSince?: number;
+}
+
+/** One user's new buckets, and the cut-off below which its old buckets may be forgotten. */
+export interface BaselineUpdate {
+  user: string;
+  add: number[];
+  /** Buckets older than this (ms) are out of memory. */
+  forgetBefore: number;
+}
+
+export type AnomalyStatus = 'pending' | 'publishing' | 'published' | 'excepted' | 'expired';
+
+/** Every anomaly found is recorded with its status; nothing is silently dropped. */
+export interface AnomalyRecord {
+  /** The alert's stable `event.id`. */
+  id: string;
+  status: AnomalyStatus;
+  user: string;
+  host: string;
+  score: number;
+  bucketStart: number;
+  /** Run time (ms) of the run that first found it. */
+  detectedAt: number;
+  /** Run time (ms) of the run that published it. */
+  publishedAt?: number;
+  /** Run that claimed it for publication (status `publishing`), and when. */
+  claimedBy?: string;
+  claimedAt?: number;
+  /** Why it was excepted. */
+  reason?: string;
+  /** The alert document as JSON, without its `@timestamp` (set by the run that publishes it). */
+  alert: string;
+}
+
+export interface BaselineStore {
+  getModelState(): Promise<ModelState>;
+  /** Records that a run has read from `windowStart`: keeps the earliest value (idempotent). */
+  noteObserved(windowStart: number): Promise<void>;
+  /** Batched read; users with no history are absent from the result. */
+  getBaselines(users: readonly string[]): Promise<Map<string, UserBaseline>>;
+  /** Idempotent: adding a bucket twice, or from two runs at once, counts it once. */
+  learn(updates: readonly BaselineUpdate[]): Promise<void>;
+  /** Batched, strongly consistent read of anomaly records. */
+  getAnomalies(ids: readonly string[]): Promise<Map<string, AnomalyRecord>>;
+  /** Creates the record unless one with its id exists; returns whether it created it. */
+  createAnomaly(record: AnomalyRecord): Promise<boolean>;
+  /** Records waiting for publication (`pending`, or `publishing` left by a run that died). */
+  listPending(): Promise<AnomalyRecord[]>;
+  /**
+   * Moves `pending` records (or `publishing` ones claimed before `staleBefore`) to `publishing`
+   * for this run; returns the ids it claimed. A concurrent run's claim makes a record fail here.
+   */
+  claim(ids: readonly string[], runId: string, now: number, staleBefore: number): Promise<string[]>;
+  /** Final states; idempotent. */
+  markPublished(id: string, runId: string, at: number): Promise<void>;
+  /** Gives a claimed but unpublished record back to `pending`. */
+  release(id: string, runId: string): Promise<void>;
+  markExpired(id: string): Promise<void>;
+  /** Requests made so far, by operation, for the run summary. */
+  requestCounts(): Record<string, number>;
+}
+
+/** A message for the topic: the alert or notice body, and its routing attributes. */
+export interface OutgoingMessage {
+  /** The alert's `event.id`: SNS FIFO deduplication id, and the key of partial-failure reports. */
+  id: string;
+  subject: string;
+  body: string;
+  attributes: Record<string, string>;
+}
+
+export interface AlertSink {
+  /** Publishes what it can; returns the ids that were accepted. Never throws for a partial failure. */
+  publish(messages: readonly OutgoingMessage[]): Promise<Set<string>>;
+  requestCounts(): Record<string, number>;
+}
