@@ -2,7 +2,7 @@
 import { build } from 'esbuild';
 
 await build({
-  entryPoints: ['src/cli/main.ts'],
+  entryPoints: ['src/cli/bin.ts'],
   outfile: 'dist/cli.js',
   bundle: true,
   platform: 'node',

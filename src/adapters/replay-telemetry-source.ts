@@ -1,0 +1,59 @@
+// replay CLI --> (replay telemetry source) --> runDetection
+//
+// Recorded events stand in for CloudWatch Logs. A run at time t sees only what CloudWatch would
+// have returned then: events of its window whose ingestionTime is at or before t.
+
+import type { AuditEventKey, TelemetrySource, TimeWindow } from '../ports.js';
+import { auditIdOf } from '../telemetry/auditd/audit-record.js';
+import type { LogEvent } from '../telemetry/log-event.js';
+
+export class ReplayTelemetrySource implements TelemetrySource {
+  private readonly events: LogEvent[];
+
+  /** Events in any order; they are sorted by timestamp once. */
+  public constructor(events: LogEvent[]) {
+    this.events = [...events].sort((a, b) => a.timestamp - b.timestamp);
+  }
+
+  public get size(): number {
+    return this.events.length;
+  }
+
+  public get span(): { first: number; last: number } | undefined {
+    const first = this.events[0];
+    if (!first) return undefined;
+    const last = this.events.reduce((m, e) => Math.max(m, e.ingestionTime, e.timestamp), first.timestamp);
+    return { first: first.timestamp, last };
+  }
+
+  public async *candidates(window: TimeWindow): AsyncIterable<LogEvent> {
+    yield* this.visible(window);
+  }
+
+  public async *auditRecords(window: TimeWindow, keys: readonly AuditEventKey[]): AsyncIterable<LogEvent> {
+    const wanted = new Set(keys.map((k) => `${k.logGroup}\u0000${k.logStream}\u0000${k.node}\u0000${k.auditId}`));
+    for (const event of this.visible(window)) {
+      const id = auditIdOf(event.message);
+      if (id && wanted.has(`${event.logGroup}\u0000${event.logStream}\u0000${id.node}\u0000${id.auditId}`)) yield event;
+    }
+  }
+
+  private *visible(window: TimeWindow): Generator<LogEvent> {
+    for (let i = this.firstAtOrAfter(window.start); i < this.events.length; i++) {
+      const event = this.events[i] as LogEvent;
+      if (event.timestamp >= window.end) break;
+      if (event.ingestionTime <= window.end) yield event;
+    }
+  }
+
+  private firstAtOrAfter(time: number): number {
+    let lo = 0;
+    let hi = this.events.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if ((this.events[mid] as LogEvent).timestamp < time) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+}

@@ -1,0 +1,91 @@
+// imds-watch replay: argv --> (replay) --> alerts on stdout or --out, summaries on stderr
+
+import { createWriteStream } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import type { Writable } from 'node:stream';
+import { finished } from 'node:stream/promises';
+import { defaultDetectorConfig, parseDetectorConfig, type DetectorConfig } from '../config/detector-config.js';
+import { ConfigError, InputError } from '../errors.js';
+import { loadReplayInput, replay } from '../replay/replay.js';
+import { ensureSampleTelemetry } from '../simulator/sample.js';
+import { parseReplayArgs, REPLAY_HELP } from './replay-args.js';
+import { summaryTable } from './summary-table.js';
+
+export interface CommandIo {
+  stdout: Writable & { isTTY?: boolean };
+  stderr: Writable & { isTTY?: boolean };
+}
+
+async function loadConfig(file: string | undefined): Promise<DetectorConfig> {
+  if (file === undefined) return defaultDetectorConfig();
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    throw new InputError(`cannot read config ${file}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`, { cause: error });
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (error) {
+    throw new ConfigError(`${file}: not valid JSON (${(error as Error).message})`, { cause: error });
+  }
+  return parseDetectorConfig(raw, file);
+}
+
+export async function replayCommand(argv: readonly string[], io: CommandIo): Promise<number> {
+  const args = parseReplayArgs(argv);
+  if (args.help) {
+    io.stdout.write(`${REPLAY_HELP}\n`);
+    return 0;
+  }
+  const config = await loadConfig(args.config);
+  let inputs = args.inputs;
+  let from = args.from;
+  let to = args.to;
+  if (inputs.length === 0) {
+    const sample = await ensureSampleTelemetry();
+    inputs = [sample.path];
+    from ??= Date.parse(sample.from);
+    to ??= Date.parse(sample.to);
+    io.stderr.write(`replaying the bundled sample fleet (${sample.path}), ${sample.from} to ${sample.to}\n`);
+  }
+  const input = await loadReplayInput(inputs);
+  const first = input.events.reduce((m, e) => Math.min(m, e.timestamp), Number.POSITIVE_INFINITY);
+  const last = input.events.reduce((m, e) => Math.max(m, e.timestamp, e.ingestionTime), Number.NEGATIVE_INFINITY);
+  from ??= Number.isFinite(first) ? Math.floor(first / config.bucketMs) * config.bucketMs : undefined;
+  to ??= Number.isFinite(last) ? Math.ceil(last / config.bucketMs) * config.bucketMs + config.bucketMs : undefined;
+  if (from === undefined || to === undefined) throw new InputError('the input holds no usable events; give --from and --to to replay an empty span');
+
+  const out = args.out ? createWriteStream(args.out) : io.stdout;
+  const tty = io.stderr.isTTY === true;
+  let lastDraw = 0;
+  const result = await replay({
+    input,
+    from,
+    to,
+    config,
+    ...(args.state ? { stateDir: args.state } : {}),
+    out,
+    onRun: (summary, index, total) => {
+      if (!tty) {
+        io.stderr.write(`${JSON.stringify({ type: 'run-summary', ...summary })}\n`);
+        return;
+      }
+      const now = Date.now();
+      if (now - lastDraw > 100 || index === total - 1) {
+        lastDraw = now;
+        const pct = Math.round(((index + 1) / total) * 100);
+        io.stderr.write(`\r\u001b[2Krun ${index + 1}/${total} (${pct}%)  ${summary.runTime}`);
+      }
+      for (const id of summary.alerts.published) io.stderr.write(`\r\u001b[2Kalert ${id} at ${summary.runTime}\n`);
+    },
+  });
+  if (args.out) {
+    out.end();
+    await finished(out);
+  }
+  if (tty) io.stderr.write(`\r\u001b[2K\n${summaryTable(result.runs, result.totals)}\n`);
+  else io.stderr.write(`${JSON.stringify({ type: 'replay-summary', runs: result.runs, ...result.totals })}\n`);
+  return 0;
+}

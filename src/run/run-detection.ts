@@ -1,0 +1,221 @@
+// handler / CLI --> (runDetection) --> ports: telemetry, store, alerts
+//
+// One run, shared by the Lambda and the replay CLI:
+// 1. Read the window [t - lookback, t) and normalize it into observations.
+// 2. Group them by (bucket, user); score each against the user's history before that bucket.
+// 3. Learn: add the buckets seen (idempotent, so overlapping runs and retries count them once).
+// 4. Record every anomaly with its status; except, rank fairly, cap, publish, and record the outcome.
+// 5. Return one summary.
+
+import type { DetectorConfig } from '../config/detector-config.js';
+import type { DetectionRule } from '../detections/detection-rule.js';
+import { unusualLinuxUserImdsRule } from '../detections/credential_access_unusual_linux_user_imds.js';
+import { createEndpointCatalogue, type EndpointCatalogue } from '../endpoints/endpoint-catalogue.js';
+import { buildAlertDocument, type AlertDocument, type TypicalUser } from '../alerts/alert-document.js';
+import { compileException, findException } from '../alerts/exceptions.js';
+import { alertMessage, overflowNotice } from '../alerts/outgoing-message.js';
+import { rankFairly } from '../alerts/rank-alerts.js';
+import { groupByBucketAndUser, mainHost, type BucketActivity } from '../model/bucket-activity.js';
+import { presenceBefore, scoreBucket } from '../model/rare-user-model.js';
+import type { AlertSink, AnomalyRecord, BaselineStore, BaselineUpdate, TelemetrySource, TimeWindow } from '../ports.js';
+import { createPrefilter, type Prefilter } from '../telemetry/prefilter.js';
+import { readWindow } from '../telemetry/read-window.js';
+import { emptyRunSummary, type RunSummary } from './run-summary.js';
+
+export interface RunPorts {
+  telemetry: TelemetrySource;
+  store: BaselineStore;
+  alerts: AlertSink;
+  /** Wall-clock time for claims (in replay: the simulated run time). */
+  now(): number;
+}
+
+export interface RunOptions {
+  /** Unique per invocation (a retry of the same scheduled time gets a new one). */
+  runId: string;
+  /** A claim older than this is taken to belong to a run that died; must exceed the function timeout. @default 15 min */
+  claimTimeoutMs?: number;
+}
+
+/** What a run needs that does not change between runs: built once (cold start, CLI start). */
+export interface Detector {
+  config: DetectorConfig;
+  rule: DetectionRule;
+  catalogue: EndpointCatalogue;
+  prefilter: Prefilter;
+  exceptions: ReturnType<typeof compileException>[];
+}
+
+export function createDetector(config: DetectorConfig, rule: DetectionRule = unusualLinuxUserImdsRule): Detector {
+  const catalogue = createEndpointCatalogue(config.endpoints);
+  return { config, rule, catalogue, prefilter: createPrefilter(catalogue), exceptions: config.exceptions.map(compileException) };
+}
+
+/** The run time of a scheduled invocation: floored to the bucket boundary. */
+export const runTimeOf = (scheduled: number, bucketMs: number): number => Math.floor(scheduled / bucketMs) * bucketMs;
+
+const diffCounts = (after: Record<string, number>, before: Record<string, number>): Record<string, number> =>
+  Object.fromEntries(Object.entries(after).map(([k, v]) => [k, v - (before[k] ?? 0)]).filter(([, v]) => v !== 0));
+
+export async function runDetection(detector: Detector, ports: RunPorts, runTime: number, options: RunOptions): Promise<RunSummary> {
+  const { config } = detector;
+  const { store, alerts } = ports;
+  const storeBefore = store.requestCounts();
+  const sinkBefore = alerts.requestCounts();
+  const window: TimeWindow = { start: runTime - config.lookbackMs, end: runTime };
+  const summary = emptyRunSummary(runTime, window);
+
+  // 1. Read and normalize.
+  const reading = await readWindow(ports.telemetry, window, detector.catalogue, detector.prefilter);
+  summary.events = { read: reading.eventsRead, candidates: reading.candidates, skipped: reading.skipped };
+  summary.observations = reading.observations.length;
+  summary.lag = reading.lag;
+
+  // 2. Group and score.
+  await store.noteObserved(window.start);
+  const model = await store.getModelState();
+  const observedSince = Math.min(model.observedSince ?? window.start, window.start);
+  const learningUntil = observedSince + config.learningPeriodMs;
+  summary.learning = runTime < learningUntil;
+
+  const activities = groupByBucketAndUser(reading.observations, config.bucketMs);
+  const users = [...new Set(activities.map((a) => a.user))].sort();
+  summary.users = users.length;
+  summary.buckets = activities.length;
+  const baselines = await store.getBaselines(users);
+  const params = { memoryMs: config.memoryMs };
+  const typical = typicalUser(baselines, runTime, observedSince, params);
+
+  const anomalies: { activity: BucketActivity; doc: AlertDocument; score: number }[] = [];
+  for (const activity of activities) {
+    const history = baselines.get(activity.user)?.buckets ?? [];
+    const score = scoreBucket({ bucketStart: activity.bucketStart, history, observedSince }, params);
+    if (score.score < config.anomalyThreshold) continue;
+    if (activity.bucketStart < learningUntil) {
+      summary.anomalies.duringLearning++;
+      continue;
+    }
+    const comparison = typical && typical.user !== activity.user ? typical : undefined;
+    const doc = buildAlertDocument(activity, score, comparison, {
+      rule: detector.rule,
+      region: config.region,
+      bucketMs: config.bucketMs,
+      threshold: config.anomalyThreshold,
+      detectedAt: runTime,
+    });
+    anomalies.push({ activity, doc, score: score.score });
+  }
+  summary.anomalies.found = anomalies.length;
+
+  // 3. Learn (after scoring: a bucket is never its own history, whatever the order of runs).
+  await store.learn(learningUpdates(activities, baselines, runTime - config.memoryMs));
+
+  // 4. Record, except, rank, publish.
+  const existing = await store.getAnomalies(anomalies.map((a) => a.doc.event.id));
+  for (const { activity, doc, score } of anomalies) {
+    const id = doc.event.id;
+    if (existing.has(id)) continue;
+    const exception = findException(
+      detector.exceptions,
+      { user: activity.user, hosts: [...activity.hosts.keys()], processes: [...activity.processes.values()] },
+      runTime,
+    );
+    const record: AnomalyRecord = {
+      id,
+      status: exception ? 'excepted' : 'pending',
+      user: activity.user,
+      host: mainHost(activity),
+      score,
+      bucketStart: activity.bucketStart,
+      detectedAt: runTime,
+      alert: JSON.stringify(doc),
+      ...(exception ? { reason: exception.reason } : {}),
+    };
+    if (await store.createAnomaly(record)) {
+      summary.anomalies.new++;
+      if (exception) summary.anomalies.excepted++;
+    }
+  }
+
+  const waiting: AnomalyRecord[] = [];
+  for (const record of await store.listPending()) {
+    // Pending anomalies stay publishable while inside the look-back (as Elastic's rule does);
+    // one found by this very run is published now even if its bucket is older (a late event).
+    if (record.bucketStart < window.start && record.detectedAt < runTime) {
+      await store.markExpired(record.id);
+      summary.anomalies.expired++;
+    } else waiting.push(record);
+  }
+
+  const ranked = rankFairly(waiting);
+  const selected = ranked.slice(0, config.maxAlertsPerRun);
+  const heldBack = ranked.slice(config.maxAlertsPerRun);
+  const claimTimeout = options.claimTimeoutMs ?? 15 * 60_000;
+  const now = ports.now();
+  const claimed = new Set(await store.claim(selected.map((r) => r.id), options.runId, now, now - claimTimeout));
+  const toPublish = selected.filter((r) => claimed.has(r.id));
+  let accepted: Set<string>;
+  try {
+    accepted = await alerts.publish(toPublish.map((r) => alertMessage(JSON.parse(r.alert) as AlertDocument, runTime)));
+  } catch (error) {
+    // Give the claims back so that a retry of this run can publish them at once.
+    for (const record of toPublish) await store.release(record.id, options.runId);
+    throw error;
+  }
+  for (const record of toPublish) {
+    if (accepted.has(record.id)) {
+      await store.markPublished(record.id, options.runId, runTime);
+      summary.alerts.published.push(record.id);
+    } else {
+      await store.release(record.id, options.runId);
+      summary.anomalies.publishFailed++;
+    }
+  }
+  summary.anomalies.claimedElsewhere = selected.length - toPublish.length;
+  summary.anomalies.pending = heldBack.length + summary.anomalies.publishFailed;
+
+  if (heldBack.length > 0) {
+    const notice = overflowNotice(detector.rule, runTime, summary.alerts.published.length, heldBack);
+    const sent = await alerts.publish([notice]);
+    summary.alerts.notices += sent.size;
+  }
+
+  summary.requests = { store: diffCounts(store.requestCounts(), storeBefore), sink: diffCounts(alerts.requestCounts(), sinkBefore) };
+  return summary;
+}
+
+/** New buckets per user; users whose buckets are all known already need no write. */
+function learningUpdates(
+  activities: readonly BucketActivity[],
+  baselines: Map<string, { buckets: number[] }>,
+  forgetBefore: number,
+): BaselineUpdate[] {
+  const add = new Map<string, Set<number>>();
+  for (const a of activities) {
+    if (baselines.get(a.user)?.buckets.includes(a.bucketStart)) continue;
+    const set = add.get(a.user) ?? new Set<number>();
+    set.add(a.bucketStart);
+    add.set(a.user, set);
+  }
+  return [...add].map(([user, buckets]) => ({ user, add: [...buckets].sort((x, y) => x - y), forgetBefore }));
+}
+
+/** The most regular caller among this run's users, for comparison in explanations. */
+function typicalUser(
+  baselines: Map<string, { user: string; buckets: number[] }>,
+  runTime: number,
+  observedSince: number,
+  params: { memoryMs: number },
+): TypicalUser | undefined {
+  let best: TypicalUser | undefined;
+  for (const b of baselines.values()) {
+    const presence = presenceBefore({ bucketStart: runTime, history: b.buckets, observedSince }, params);
+    if (
+      !best ||
+      presence.daysSeen > best.presence.daysSeen ||
+      (presence.daysSeen === best.presence.daysSeen && presence.bucketsSeen > best.presence.bucketsSeen)
+    )
+      best = { user: b.user, presence };
+  }
+  return best && best.presence.bucketsSeen > 0 ? best : undefined;
+}
