@@ -43,6 +43,8 @@ export interface UserBaseline {
 export interface ModelState {
   /** Start of the earliest window any run has read (ms); undefined before the first run. */
   observedSince?: number;
+  /** Run time of the latest completed run (ms): the next scheduled run catches up from here. */
+  checkpoint?: number;
 }
 
 /** One user's new buckets, and the cut-off below which its old buckets may be forgotten. */
@@ -81,6 +83,8 @@ export interface BaselineStore {
   getModelState(): Promise<ModelState>;
   /** Records that a run has read from `windowStart`: keeps the earliest value (idempotent). */
   noteObserved(windowStart: number): Promise<void>;
+  /** Records that the run at `runTime` completed; the checkpoint only moves forward. */
+  advanceCheckpoint(runTime: number): Promise<void>;
   /** Batched read; users with no history are absent from the result. */
   getBaselines(users: readonly string[]): Promise<Map<string, UserBaseline>>;
   /** Idempotent: adding a bucket twice, or from two runs at once, counts it once. */

@@ -4,7 +4,8 @@
 //
 //   pk="MODEL"          sk="STATE"     observedSince (N, ms). noteObserved keeps the minimum with a
 //                                      conditional update; losing the condition means an earlier
-//                                      value is already there, which is success.
+//                                      value is already there, which is success. checkpoint (N, ms):
+//                                      the run time of the latest completed run; only moves forward.
 //   pk="USER#<user>"    sk="BASELINE"  one Number Set per UTC day, named d<YYYYMMDD>, holding the
 //                                      starts (minutes since the epoch) of the buckets the user was
 //                                      seen in that day; lastBucket (N, ms); expiresAt (TTL, s).
@@ -156,7 +157,25 @@ export class DynamoDbBaselineStore implements BaselineStore {
       new GetItemCommand({ TableName: this.tableName, Key: marshall(MODEL_KEY), ConsistentRead: true }),
     );
     const observedSince = out.Item?.['observedSince']?.N;
-    return observedSince === undefined ? {} : { observedSince: Number(observedSince) };
+    const checkpoint = out.Item?.['checkpoint']?.N;
+    return {
+      ...(observedSince === undefined ? {} : { observedSince: Number(observedSince) }),
+      ...(checkpoint === undefined ? {} : { checkpoint: Number(checkpoint) }),
+    };
+  }
+
+  public async advanceCheckpoint(runTime: number): Promise<void> {
+    await this.sendConditional(
+      'UpdateItem',
+      new UpdateItemCommand({
+        TableName: this.tableName,
+        Key: marshall(MODEL_KEY),
+        UpdateExpression: 'SET checkpoint = :t',
+        ConditionExpression: 'attribute_not_exists(checkpoint) OR checkpoint < :t',
+        ExpressionAttributeValues: { ':t': { N: String(runTime) } },
+      }),
+    );
+    // A failed condition means a later run already completed: the checkpoint never moves back.
   }
 
   public async noteObserved(windowStart: number): Promise<void> {

@@ -29,6 +29,16 @@ export type AlertDocument = Record<string, unknown> & { event: Record<string, un
 
 const iso = (ms: number): string => new Date(ms).toISOString();
 
+/** Arguments as evidence: secrets redacted, and bounded so one huge argv cannot fill an SNS message. */
+const MAX_ARGS = 64;
+const MAX_ARG_CHARS = 1024;
+function evidenceArgs(args: readonly string[] | undefined): string[] | undefined {
+  const redacted = redactArgs(args?.slice(0, MAX_ARGS));
+  const bounded = redacted?.map((a) => (a.length > MAX_ARG_CHARS ? `${a.slice(0, MAX_ARG_CHARS)}…` : a));
+  if (bounded && args && args.length > MAX_ARGS) bounded.push(`… ${args.length - MAX_ARGS} more arguments`);
+  return bounded;
+}
+
 const presenceText = (p: Presence): string =>
   `seen on ${p.daysSeen} of ${p.daysObserved} days observed (${p.bucketsSeen} buckets)`;
 
@@ -66,7 +76,7 @@ export function buildAlertDocument(
       ...(o.process.name === undefined ? {} : { name: o.process.name }),
       ...(o.process.executable === undefined ? {} : { executable: o.process.executable }),
       ...(o.process.pid === undefined ? {} : { pid: o.process.pid }),
-      ...(o.process.args === undefined ? {} : { args: redactArgs(o.process.args) }),
+      ...(o.process.args === undefined ? {} : { args: evidenceArgs(o.process.args) }),
     },
     destination: {
       endpoint: o.destination.endpoint,
@@ -129,7 +139,7 @@ export function buildAlertDocument(
     process: {
       ...(first?.name === undefined ? {} : { name: first.name }),
       ...(first?.executable === undefined ? {} : { executable: first.executable }),
-      ...(first?.args === undefined ? {} : { args: redactArgs(first.args) }),
+      ...(first?.args === undefined ? {} : { args: evidenceArgs(first.args) }),
     },
     anomaly: {
       score: score.score,

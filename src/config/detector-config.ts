@@ -95,11 +95,17 @@ export interface DetectorConfig {
  * Validates raw configuration once, at start. Throws ConfigError naming the first bad key.
  * @example parseDetectorConfig({ anomalyThreshold: 80 }, 'config.json')
  */
-export function parseDetectorConfig(raw: unknown, origin = 'config'): DetectorConfig {
+export function parseDetectorConfig(
+  raw: unknown,
+  origin = 'config',
+  /** How the source names a key (the environment says LEARNING_PERIOD for learningPeriod). */
+  nameOf: (key: string) => string = (key) => key,
+): DetectorConfig {
   const result = detectorConfigSchema.safeParse(raw ?? {});
   if (!result.success) {
     const issue = result.error.issues[0];
-    const key = issue?.path.length ? issue.path.join('.') : '(root)';
+    const top = issue?.path[0];
+    const key = issue?.path.length ? [nameOf(String(top)), ...issue.path.slice(1)].join('.') : '(root)';
     const message =
       issue?.code === 'unrecognized_keys' ? `unknown key ${issue.keys.map((k) => `"${k}"`).join(', ')}` : issue?.message;
     throw new ConfigError(`${origin}: invalid ${key}: ${message}`, { cause: result.error });

@@ -11,7 +11,8 @@ import { startEmbeddedDynamo } from '../adapters/embedded-dynalite.js';
 import { NdjsonAlertSink } from '../adapters/ndjson-alert-sink.js';
 import { ReplayTelemetrySource } from '../adapters/replay-telemetry-source.js';
 import { InputError } from '../errors.js';
-import { createDetector, runDetection } from '../run/run-detection.js';
+import { createDetector } from '../run/run-detection.js';
+import { runScheduled } from '../run/run-scheduled.js';
 import type { RunSummary } from '../run/run-summary.js';
 import { mergeSkips, type LogEvent, type SkipCounts } from '../telemetry/log-event.js';
 import { readLogEvents } from '../telemetry/envelope/read-log-events.js';
@@ -119,9 +120,13 @@ export async function replay(options: ReplayOptions): Promise<ReplayResult> {
   try {
     for (const [index, t] of times.entries()) {
       let clock = t;
-      const summary = await runDetection(detector, { telemetry, store, alerts: sink, now: () => clock++ }, t, {
-        runId: `replay-${new Date(t).toISOString()}`,
+      // The same scheduled path as the Lambda: the checkpoint is the previous boundary, so one run.
+      const result = await runScheduled(detector, { telemetry, store, alerts: sink, now: () => clock++ }, t, {
+        runId: 'replay',
+        maxCatchUpRuns: 1,
       });
+      const summary = result.summaries[0];
+      if (!summary) continue;
       totals.eventsRead += summary.events.read;
       totals.candidates += summary.events.candidates;
       mergeSkips(totals.skipped, summary.events.skipped);

@@ -1,0 +1,134 @@
+// functions/detect.ts (middy) --> (detect job) --> runScheduled --> ports
+//
+// Everything the scheduled Lambda does, with its dependencies passed in, so that it is tested
+// without module mocks: time budget, catch-up, structured logs and metrics per run.
+
+import type { AlertSink, BaselineStore, TelemetrySource } from '../ports.js';
+import type { Detector } from '../run/run-detection.js';
+import { runScheduled, type ScheduledResult } from '../run/run-scheduled.js';
+import type { RunSummary } from '../run/run-summary.js';
+
+/** The scheduled event's fields this job reads (EventBridge `Scheduled Event`). */
+export interface DetectEvent {
+  time?: string;
+}
+
+export interface DetectContext {
+  awsRequestId: string;
+  getRemainingTimeInMillis(): number;
+}
+
+export interface JobLogger {
+  info(message: string, extra: Record<string, unknown>): void;
+  warn(message: string, extra: Record<string, unknown>): void;
+}
+
+export interface JobMetrics {
+  addMetric(name: string, unit: 'Count' | 'Milliseconds', value: number): void;
+}
+
+/** A source built per invocation, with that invocation's deadline. */
+export type InvocationTelemetry = TelemetrySource & {
+  readonly missingLogGroups?: readonly string[];
+  requestCounts?(): Record<string, number>;
+};
+
+export interface DetectJobDeps {
+  detector: Detector;
+  store: BaselineStore;
+  alerts: AlertSink;
+  telemetryFor(deadline: number): InvocationTelemetry;
+  logger: JobLogger;
+  metrics: JobMetrics;
+  now(): number;
+  maxCatchUpRuns: number;
+  /** Time kept in hand before the function's timeout. @default 30 s */
+  safetyMarginMs?: number;
+}
+
+export interface DetectResult {
+  runTime: string;
+  runs: number;
+  published: number;
+  pending: number;
+  deferredRuns: number;
+  uncoveredGapMs: number;
+  missingLogGroups: string[];
+}
+
+const sum = (counts: Record<string, number>): number => Object.values(counts).reduce((a, b) => a + b, 0);
+
+function recordRun(metrics: JobMetrics, summary: RunSummary): void {
+  metrics.addMetric('EventsRead', 'Count', summary.events.read);
+  metrics.addMetric('Observations', 'Count', summary.observations);
+  metrics.addMetric('Anomalies', 'Count', summary.anomalies.new);
+  metrics.addMetric('AlertsPublished', 'Count', summary.alerts.published.length);
+  metrics.addMetric('AlertsPending', 'Count', summary.anomalies.pending);
+  metrics.addMetric('SkippedEvents', 'Count', sum(summary.events.skipped as Record<string, number>));
+  metrics.addMetric('IngestionLagMaxMs', 'Milliseconds', summary.lag.maxMs);
+  metrics.addMetric('StoreRequests', 'Count', sum(summary.requests.store));
+  metrics.addMetric('SnsRequests', 'Count', sum(summary.requests.sink));
+}
+
+export function createDetectJob(deps: DetectJobDeps): (event: DetectEvent | undefined, context: DetectContext) => Promise<DetectResult> {
+  const { detector, logger, metrics } = deps;
+  const overlapMs = detector.config.lookbackMs - detector.config.bucketMs;
+  return async (event, context) => {
+    const started = deps.now();
+    const scheduled = event?.time ? Date.parse(event.time) : Number.NaN;
+    if (Number.isNaN(scheduled)) logger.warn('invocation without a scheduled time: using the current time', { event: { time: event?.time ?? null } });
+    const deadline = started + context.getRemainingTimeInMillis() - (deps.safetyMarginMs ?? 30_000);
+    const telemetry = deps.telemetryFor(deadline);
+    let longestRun = 0;
+    let runStarted = started;
+    const ports = {
+      telemetry,
+      store: deps.store,
+      alerts: deps.alerts,
+      now: deps.now,
+    };
+    const result: ScheduledResult = await runScheduled(detector, ports, Number.isNaN(scheduled) ? started : scheduled, {
+      runId: context.awsRequestId,
+      maxCatchUpRuns: deps.maxCatchUpRuns,
+      hasTimeForAnotherRun: () => {
+        const now = deps.now();
+        longestRun = Math.max(longestRun, now - runStarted);
+        runStarted = now;
+        return deadline - now > 1.5 * longestRun;
+      },
+    });
+
+    for (const summary of result.summaries) {
+      logger.info('run summary', { summary });
+      recordRun(metrics, summary);
+      if (summary.lag.maxMs > 0.8 * overlapMs)
+        logger.warn('ingestion lag approaches the overlap of consecutive windows: later events fall outside every window', {
+          lagMaxMs: summary.lag.maxMs,
+          overlapMs,
+          runTime: summary.runTime,
+        });
+    }
+    metrics.addMetric('RunDurationMs', 'Milliseconds', deps.now() - started);
+    const uncoveredGapMs = result.uncovered ? result.uncovered.end - result.uncovered.start : 0;
+    metrics.addMetric('UncoveredGapMs', 'Milliseconds', uncoveredGapMs);
+    if (result.uncovered)
+      logger.warn('telemetry gap too long to catch up: these times were not read', {
+        uncovered: { start: new Date(result.uncovered.start).toISOString(), end: new Date(result.uncovered.end).toISOString() },
+      });
+    if (result.deferred.length > 0)
+      logger.warn('time ran short: runs left for the next invocation', { deferred: result.deferred.map((t) => new Date(t).toISOString()) });
+    const missing = [...(telemetry.missingLogGroups ?? [])];
+    metrics.addMetric('MissingLogGroups', 'Count', missing.length);
+    if (missing.length > 0) logger.warn('log groups not found', { missingLogGroups: missing });
+
+    return {
+      runTime: new Date(result.runTime).toISOString(),
+      runs: result.summaries.length,
+      published: result.summaries.reduce((n, s) => n + s.alerts.published.length, 0),
+      pending: result.summaries.at(-1)?.anomalies.pending ?? 0,
+      deferredRuns: result.deferred.length,
+      uncoveredGapMs,
+      missingLogGroups: missing,
+    };
+  };
+}
