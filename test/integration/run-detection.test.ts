@@ -210,3 +210,48 @@ describe('runDetection alert document', () => {
     expect(body.investigation.steps.length).toBeGreaterThan(2);
   });
 });
+
+describe('runDetection with raw auditd', () => {
+  const auditTime = T0 + 2 * H + MINUTE;
+  const id = `${Math.floor(auditTime / 1000)}.123:501`;
+  const event = (message: string, ingestLag: number, eventId: string): LogEvent => ({
+    timestamp: auditTime + 1_000,
+    ingestionTime: auditTime + 1_000 + ingestLag,
+    logGroup: '/test/audit',
+    logStream: 'i-0abc',
+    eventId,
+    message,
+  });
+  const syscall = `type=SYSCALL msg=audit(${id}): arch=c000003e syscall=42 success=no exit=-115 a0=3 a1=7ffd5a0c a2=10 a3=0 items=0 ppid=1 pid=4242 auid=4294967295 uid=33 gid=33 euid=33 suid=33 fsuid=33 egid=33 sgid=33 fsgid=33 tty=(none) ses=4294967295 comm="curl" exe="/usr/bin/curl" key="imds"`;
+  const sockaddr = `type=SOCKADDR msg=audit(${id}): saddr=02000050A9FEA9FE0000000000000000`;
+
+  it('joins the records of one event that arrive in different runs, and alerts once', async () => {
+    // Prepare: the SOCKADDR arrives at once, its SYSCALL (which names the user) 20 minutes later.
+    const events = [...background(T0 + 3 * H), event(sockaddr, 5_000, 'a1'), event(syscall, 20 * MINUTE, 'a2')];
+    harness = await startHarness({ learningPeriod: '1h' }, events);
+    await runEvery(harness, T0 + BUCKET, T0 + 2 * H);
+    // Act
+    const first = await harness.runAt(T0 + 2 * H + BUCKET);
+    const second = await harness.runAt(T0 + 2 * H + 2 * BUCKET);
+    const third = await harness.runAt(T0 + 2 * H + 3 * BUCKET);
+    // Assess
+    expect(first.events.skipped['auditd-incomplete']).toBe(1);
+    expect(first.alerts.published).toEqual([]);
+    expect(second.alerts.published).toHaveLength(1);
+    expect(third.alerts.published).toEqual([]);
+    expect(harness.sink.alerts()).toEqual([
+      { id: anomalyEventId(unusualLinuxUserImdsRule.id, 'uid:33', T0 + 2 * H), user: 'uid:33', host: 'i-0abc' },
+    ]);
+  });
+
+  it('counts a bucket once when the same records are read by three runs', async () => {
+    // Prepare
+    const events = [...background(T0 + 3 * H), event(sockaddr, 5_000, 'b1'), event(syscall, 5_000, 'b2')];
+    harness = await startHarness({ learningPeriod: '1h' }, events);
+    // Act
+    await runEvery(harness, T0 + BUCKET, T0 + 3 * H);
+    // Assess
+    expect((await harness.store.getBaselines(['uid:33'])).get('uid:33')?.buckets).toEqual([T0 + 2 * H]);
+    expect(harness.sink.alerts()).toHaveLength(1);
+  });
+});
