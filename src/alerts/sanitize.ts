@@ -2,6 +2,7 @@
 // interprets it raw: the SNS subject, message attributes, an email body, a log line.
 
 /** Control characters (C0, DEL, C1), line and paragraph separators, bidi overrides and zero-width marks. */
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
 const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]/g;
 
 /** Printable single-line text: controls become spaces, runs of spaces collapse, cut to `max`. */
@@ -19,8 +20,8 @@ export function subjectToken(text: string, max = 40): string {
   return clean.length > max ? `${clean.slice(0, max - 1)}~` : clean || '_';
 }
 
-/** SNS subjects: ASCII printable, no line breaks, at most 100 characters. */
+/** SNS subjects: ASCII printable, no line breaks, fewer than 100 characters. */
 export function subjectLine(text: string): string {
   const ascii = text.replace(/[^\x20-\x7e]/g, '_');
-  return ascii.length > 100 ? `${ascii.slice(0, 99)}~` : ascii;
+  return ascii.length > 99 ? `${ascii.slice(0, 98)}~` : ascii;
 }

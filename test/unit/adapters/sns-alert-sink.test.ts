@@ -67,15 +67,15 @@ function message(id: string, evidenceCount = 0, evidenceBytes = 0, host = 'ip-10
 }
 
 /** What SNS counts toward the limits, computed here independently: body, subject, attribute names, types and values. */
-const documentedBytes = (e: PublishBatchRequestEntry): number =>
-  Buffer.byteLength(e.Message ?? '') +
-  Buffer.byteLength(e.Subject ?? '') +
-  Object.entries(e.MessageAttributes ?? {}).reduce(
+const documentedBytes = (e: PublishBatchRequestEntry | undefined): number =>
+  Buffer.byteLength(e?.Message ?? '') +
+  Buffer.byteLength(e?.Subject ?? '') +
+  Object.entries(e?.MessageAttributes ?? {}).reduce(
     (sum, [name, v]) => sum + Buffer.byteLength(name) + Buffer.byteLength(v.DataType ?? '') + Buffer.byteLength(v.StringValue ?? ''),
     0,
   );
 
-const entriesOf = (input: PublishBatchInput): PublishBatchRequestEntry[] => input.PublishBatchRequestEntries ?? [];
+const entriesOf = (input: PublishBatchInput | undefined): PublishBatchRequestEntry[] => input?.PublishBatchRequestEntries ?? [];
 
 describe('SnsAlertSink batching', () => {
   it('sends 23 messages in three calls of 10, 10 and 3 entries', async () => {
@@ -154,7 +154,7 @@ describe('SnsAlertSink oversized alerts', () => {
     const accepted = await sink.publish([big]);
     // Assess
     expect(accepted).toEqual(new Set(['huge']));
-    const entry = entriesOf(sent()[0] ?? {})[0];
+    const entry = entriesOf(sent()[0])[0];
     expect(entry).toBeDefined();
     expect(documentedBytes(entry ?? { Id: '', Message: '' })).toBeLessThanOrEqual(LIMIT);
     const body = JSON.parse(entry?.Message ?? '') as { evidence: { n: number }[]; evidence_truncated: number; event: { id: string } };
@@ -165,8 +165,31 @@ describe('SnsAlertSink oversized alerts', () => {
     expect(body.evidence_truncated).toBe(10 - body.evidence.length);
     // As much evidence as fits: one more entry would not.
     const oneMore = JSON.stringify({ ...body, evidence: original.evidence.slice(0, body.evidence.length + 1), evidence_truncated: body.evidence_truncated - 1 });
-    expect(documentedBytes({ ...(entry ?? { Id: '' }), Message: oneMore })).toBeGreaterThan(LIMIT);
+    expect(documentedBytes({ Id: '', ...entry, Message: oneMore })).toBeGreaterThan(LIMIT);
     expect(sink.lastTruncated).toEqual([expect.objectContaining({ id: 'huge', removed: body.evidence_truncated })]);
+  });
+
+  it('counts body, subject and attribute names, types and values toward the limit, to the byte', async () => {
+    // Prepare
+    const { sns, sink, sent } = setup();
+    sns.on(PublishBatchCommand).callsFake(acceptAll);
+    const evidence = Array.from({ length: 50 }, (_, i) => ({ n: i }));
+    const withPad = (id: string, pad: number): OutgoingMessage => alertMessage(alertDoc(id, { evidence, pad: 'p'.repeat(pad) }), T);
+    await sink.publish([withPad('probe', 0)]);
+    const overhead = documentedBytes(entriesOf(sent()[0])[0]);
+    const exact = withPad('exact', LIMIT - overhead);
+    const over = withPad('overr', LIMIT - overhead + 1);
+    // Act
+    await sink.publish([exact, over]);
+    // Assess
+    const [first, second] = sent().slice(1).flatMap(entriesOf);
+    expect(documentedBytes(first)).toBe(LIMIT);
+    expect(first?.Message).toBe(exact.body);
+    expect(documentedBytes(second)).toBeLessThanOrEqual(LIMIT);
+    const trimmed = JSON.parse(second?.Message ?? '{}') as { evidence: unknown[]; evidence_truncated: number };
+    expect(trimmed.evidence_truncated).toBeGreaterThan(0);
+    expect(trimmed.evidence.length + trimmed.evidence_truncated).toBe(50);
+    expect(sent().slice(1).map((c) => entriesOf(c).length)).toEqual([1, 1]);
   });
 
   it('trims the same alert the same way every time', async () => {
@@ -180,7 +203,7 @@ describe('SnsAlertSink oversized alerts', () => {
     await first.sink.publish([big]);
     await second.sink.publish([big]);
     // Assess
-    expect(entriesOf(first.sent()[0] ?? {})[0]?.Message).toBe(entriesOf(second.sent()[0] ?? {})[0]?.Message);
+    expect(entriesOf(first.sent()[0])[0]?.Message).toBe(entriesOf(second.sent()[0])[0]?.Message);
   });
 
   it('refuses, naming the id, an alert that does not fit even without evidence, and sends nothing', async () => {
@@ -216,7 +239,7 @@ describe('SnsAlertSink attributes and subject', () => {
     // Act
     await sink.publish([message('attrs')]);
     // Assess
-    const entry = entriesOf(sent()[0] ?? {})[0];
+    const entry = entriesOf(sent()[0])[0];
     expect(entry?.MessageAttributes).toEqual({
       severity: { DataType: 'String', StringValue: 'low' },
       risk_score: { DataType: 'Number', StringValue: '21' },
@@ -235,7 +258,7 @@ describe('SnsAlertSink attributes and subject', () => {
     // Act
     await sink.publish([odd]);
     // Assess
-    const attributes = entriesOf(sent()[0] ?? {})[0]?.MessageAttributes ?? {};
+    const attributes = entriesOf(sent()[0])[0]?.MessageAttributes ?? {};
     expect(attributes.severity?.StringValue).toBe('-');
     expect(attributes.user?.StringValue).toBe('-');
     expect(attributes.host?.StringValue).toBe('-');
@@ -254,7 +277,7 @@ describe('SnsAlertSink attributes and subject', () => {
     // Act
     await sink.publish([{ ...message('subj'), subject }]);
     // Assess
-    expect(entriesOf(sent()[0] ?? {})[0]?.Subject).toBe('imds-watch alert');
+    expect(entriesOf(sent()[0])[0]?.Subject).toBe('imds-watch alert');
   });
 
   it('cuts a printable subject of 100 characters or more to 99', async () => {
@@ -264,7 +287,7 @@ describe('SnsAlertSink attributes and subject', () => {
     // Act
     await sink.publish([{ ...message('long'), subject: 's'.repeat(100) }]);
     // Assess
-    const subject = entriesOf(sent()[0] ?? {})[0]?.Subject ?? '';
+    const subject = entriesOf(sent()[0])[0]?.Subject ?? '';
     expect(subject).toHaveLength(99);
     expect(subject.endsWith('~')).toBe(true);
   });
@@ -277,7 +300,7 @@ describe('SnsAlertSink attributes and subject', () => {
     // Act
     const accepted = await sink.publish(ids.map((id) => message(id)));
     // Assess
-    const entryIds = entriesOf(sent()[0] ?? {}).map((e) => e.Id ?? '');
+    const entryIds = entriesOf(sent()[0]).map((e) => e.Id ?? '');
     expect(entryIds[0]).toBe('plain-id_1');
     expect(new Set(entryIds).size).toBe(ids.length);
     for (const id of entryIds) expect(id).toMatch(/^[A-Za-z0-9_-]{1,80}$/);
@@ -294,7 +317,7 @@ describe('SnsAlertSink FIFO topics', () => {
     // Act
     await sink.publish(messages);
     // Assess
-    const entries = entriesOf(sent()[0] ?? {});
+    const entries = entriesOf(sent()[0]);
     expect(entries.map((e) => e.MessageGroupId)).toEqual(['ip-10-0-1-12', 'ip-10-0-1-13', 'ip-10-0-1-12']);
     expect(entries.map((e) => e.MessageDeduplicationId)).toEqual(['f1', 'f2', 'f3']);
   });
@@ -307,7 +330,7 @@ describe('SnsAlertSink FIFO topics', () => {
     // Act
     await sink.publish(messages);
     // Assess
-    const groups = entriesOf(sent()[0] ?? {}).map((e) => e.MessageGroupId ?? '');
+    const groups = entriesOf(sent()[0]).map((e) => e.MessageGroupId ?? '');
     for (const g of groups) expect(g).toMatch(/^[\x21-\x7e]{1,128}$/);
     expect(new Set(groups).size).toBe(3);
   });
@@ -319,7 +342,7 @@ describe('SnsAlertSink FIFO topics', () => {
     // Act
     await sink.publish([message('std')]);
     // Assess
-    const entry = entriesOf(sent()[0] ?? {})[0];
+    const entry = entriesOf(sent()[0])[0];
     expect(entry?.MessageGroupId).toBeUndefined();
     expect(entry?.MessageDeduplicationId).toBeUndefined();
   });
