@@ -39,6 +39,31 @@ export class TelemetrySourceError extends ImdsWatchError {
   }
 }
 
+/** What a telemetry read that ran out of time did not read, for the run report. */
+export interface UnreadTelemetry {
+  /** The read that was cut short: the candidate events, or the auditd records of candidate events. */
+  read: 'candidates' | 'auditRecords';
+  /** Log groups (names, or the configured prefixes when they were not resolved yet) not read completely. */
+  logGroups: string[];
+  /** The time range of those log groups that may be unread, [start, end) in ms since the epoch. */
+  start: number;
+  end: number;
+}
+
+/**
+ * The source reached its time budget before it read its whole window. Fatal like any
+ * TelemetrySourceError (the run must not advance its checkpoint), and carries what was not read.
+ */
+export class TelemetryBudgetExceeded extends TelemetrySourceError {
+  public readonly unread: UnreadTelemetry;
+
+  public constructor(message: string, unread: UnreadTelemetry, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'TelemetryBudgetExceeded';
+    this.unread = unread;
+  }
+}
+
 export class StoreError extends ImdsWatchError {
   public constructor(message?: string, options?: ErrorOptions) {
     super(message, options);

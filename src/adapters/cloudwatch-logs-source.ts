@@ -1,0 +1,431 @@
+// runDetection --> TelemetrySource --> (CloudWatch Logs adapter) --> FilterLogEvents / DescribeLogGroups
+//
+// Two reads per run, as readWindow asks for them:
+//   1. candidates: per log group, one FilterLogEvents query per filter pattern (see
+//      ../telemetry/FILTER_PATTERN.md), paginated to the end, merged by eventId. Only lines that
+//      may reference the metadata service travel.
+//   2. auditRecords: the SOCKADDR/EXECVE/PROCTITLE records that matched carry the address, not the
+//      user; per log stream, one query for the `audit(ID)` of those events fetches their SYSCALL
+//      (and every other record of the same serial).
+//
+// A run that cannot read its whole window must fail loudly: Lambda retries it and the checkpoint
+// does not move. So a page is never skipped: throttling and transient failures are retried with
+// backoff; exhausted retries throw TelemetrySourceError, and reaching the time budget throws
+// TelemetryBudgetExceeded with what was not read. Only a log group that does not exist is not
+// fatal: it is reported in `missingLogGroups`.
+
+import {
+  DescribeLogGroupsCommand,
+  FilterLogEventsCommand,
+  type CloudWatchLogsClient,
+  type DescribeLogGroupsCommandOutput,
+  type FilterLogEventsCommandInput,
+  type FilterLogEventsCommandOutput,
+  type FilteredLogEvent,
+} from '@aws-sdk/client-cloudwatch-logs';
+import { setTimeout as delay } from 'node:timers/promises';
+import { ConfigError, TelemetryBudgetExceeded, TelemetrySourceError, type UnreadTelemetry } from '../errors.js';
+import type { AuditEventKey, TelemetrySource, TimeWindow } from '../ports.js';
+import { auditIdOf } from '../telemetry/auditd/audit-record.js';
+import { auditIdFilterPatterns, buildFilterPatterns } from '../telemetry/cloudwatch-filter-pattern.js';
+import type { LogEvent } from '../telemetry/log-event.js';
+
+/** Options of {@link CloudWatchLogsSource}. */
+export type CloudWatchLogsSourceOptions = {
+  /** Configure the SDK's own retry small (`maxAttempts: 2`): this source adds backoff around every page. */
+  client: CloudWatchLogsClient;
+  /** Log group names, or prefixes ending in `*` (`/aws/ec2/audit*`) resolved with DescribeLogGroups once per instance. */
+  logGroups: readonly string[];
+  /** The endpoint catalogue's needles; turned into the filter patterns once. */
+  needles: readonly string[];
+  budget: {
+    /** Time (ms since the epoch) by which reading must stop. Read before every request. */
+    deadline: () => number;
+    now: () => number;
+  };
+  /** FilterLogEvents `limit`, 1 to 10,000. @default the API's default (10,000 events or 1 MB) */
+  pageLimit?: number;
+  /** Retries of one request after a throttling or transient error, before a TelemetrySourceError. @default 5 */
+  maxRetries?: number;
+  /** Backoff before the first retry (ms); doubled each time, full jitter. @default 200 */
+  baseDelayMs?: number;
+  /** Upper bound of one backoff (ms). @default 10000 */
+  maxDelayMs?: number;
+  /** Injectable for tests. @default node:timers/promises setTimeout */
+  sleep?: (ms: number) => Promise<void>;
+  /** Uniform in [0, 1), for the jitter. @default Math.random */
+  random?: () => number;
+};
+
+const MINUTE_MS = 60_000;
+/** Records of one auditd event can carry slightly different CloudWatch timestamps. */
+const AUDIT_RECORD_SLACK_MS = MINUTE_MS;
+const FILTER_LOG_EVENTS = 'FilterLogEvents';
+const DESCRIBE_LOG_GROUPS = 'DescribeLogGroups';
+/** Largest delay a timer accepts; a deadline further away than this needs no abort timer. */
+const MAX_TIMER_MS = 2_147_483_647;
+
+/** Error names that mean "try again later" (CloudWatch Logs' own, and the generic AWS ones). */
+const RETRYABLE_ERRORS: ReadonlySet<string> = new Set([
+  'ThrottlingException',
+  'LimitExceededException',
+  'ServiceUnavailableException',
+  'TooManyRequestsException',
+  'RequestLimitExceeded',
+  'Throttling',
+  'InternalFailure',
+  'InternalServerError',
+  'RequestTimeout',
+  'RequestTimeoutException',
+  'TimeoutError',
+]);
+
+/** Socket-level failures (Node error codes). */
+const SOCKET_ERRORS: ReadonlySet<string> = new Set([
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'ECONNABORTED',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EAI_AGAIN',
+  'ENETUNREACH',
+  'EHOSTUNREACH',
+  'UND_ERR_SOCKET',
+]);
+
+interface ErrorShape {
+  name?: unknown;
+  code?: unknown;
+  $retryable?: unknown;
+  $metadata?: { httpStatusCode?: unknown; attempts?: unknown };
+}
+
+const shapeOf = (error: unknown): ErrorShape => (typeof error === 'object' && error !== null ? (error as ErrorShape) : {});
+
+function isRetryable(error: unknown): boolean {
+  const e = shapeOf(error);
+  if (typeof e.name === 'string' && RETRYABLE_ERRORS.has(e.name)) return true;
+  if (typeof e.code === 'string' && SOCKET_ERRORS.has(e.code)) return true;
+  if (e.$retryable !== undefined && e.$retryable !== null && e.$retryable !== false) return true;
+  const status = e.$metadata?.httpStatusCode;
+  return typeof status === 'number' && (status >= 500 || status === 429);
+}
+
+const isResourceNotFound = (error: unknown): boolean => shapeOf(error).name === 'ResourceNotFoundException';
+
+/** Requests the SDK made for one `send` (its own retries included), from `$metadata.attempts`. */
+function attemptsOf(outcome: unknown): number {
+  const attempts = shapeOf(outcome).$metadata?.attempts;
+  return typeof attempts === 'number' && Number.isInteger(attempts) && attempts > 0 ? attempts : 1;
+}
+
+const describeError = (error: unknown): string => {
+  const e = shapeOf(error);
+  const name = typeof e.name === 'string' ? e.name : 'Error';
+  const message = error instanceof Error ? error.message : String(error);
+  return `${name}: ${message}`;
+};
+
+/** FNV-1a, for the id of an event the API returned without one (never seen in practice). */
+function fnv1a(text: string): string {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    hash ^= text.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193);
+  }
+  return (hash >>> 0).toString(16).padStart(8, '0');
+}
+
+/**
+ * {@link TelemetrySource} over CloudWatch Logs `FilterLogEvents`, with a server-side filter
+ * pattern built from the endpoint catalogue.
+ *
+ * @example
+ * const deadline = Date.now() + context.getRemainingTimeInMillis() - 30_000; // time left to report
+ * const source = new CloudWatchLogsSource({
+ *   client: new CloudWatchLogsClient({ maxAttempts: 2 }),
+ *   logGroups: ['/aws/ec2/audit*', '/ecs/defend'],
+ *   needles: catalogue.needles,
+ *   budget: { deadline: () => deadline, now: Date.now },
+ * });
+ * const reading = await readWindow(source, window, catalogue, prefilter);
+ * console.log(source.requestCounts(), source.missingLogGroups); // { FilterLogEvents: 6 } []
+ */
+export class CloudWatchLogsSource implements TelemetrySource {
+  /** Configured log groups that do not exist, and prefixes that matched none; reported, not fatal. */
+  public readonly missingLogGroups: string[] = [];
+  /** The candidate filter patterns, each one FilterLogEvents query per log group. */
+  public readonly filterPatterns: readonly string[];
+  private readonly client: CloudWatchLogsClient;
+  private readonly logGroups: readonly string[];
+  private readonly budget: CloudWatchLogsSourceOptions['budget'];
+  private readonly pageLimit: number | undefined;
+  private readonly maxRetries: number;
+  private readonly baseDelayMs: number;
+  private readonly maxDelayMs: number;
+  private readonly sleep: (ms: number) => Promise<void>;
+  private readonly random: () => number;
+  private readonly counts: Record<string, number> = {};
+  private resolvedLogGroups: readonly string[] | undefined;
+  private malformed = 0;
+
+  public constructor(options: CloudWatchLogsSourceOptions) {
+    for (const group of options.logGroups) {
+      if (group === '' || group.slice(0, -1).includes('*')) {
+        throw new ConfigError(`logGroups: ${JSON.stringify(group)} is neither a log group name nor a prefix ending in '*'`);
+      }
+    }
+    const { pageLimit, maxRetries = 5 } = options;
+    if (pageLimit !== undefined && !(Number.isInteger(pageLimit) && pageLimit >= 1 && pageLimit <= 10_000)) {
+      throw new RangeError(`pageLimit must be an integer from 1 to 10000, got ${pageLimit}`);
+    }
+    if (!(Number.isInteger(maxRetries) && maxRetries >= 0)) throw new RangeError(`maxRetries must be a non-negative integer, got ${maxRetries}`);
+    this.client = options.client;
+    this.logGroups = [...new Set(options.logGroups)];
+    this.filterPatterns = buildFilterPatterns(options.needles);
+    this.budget = options.budget;
+    this.pageLimit = pageLimit;
+    this.maxRetries = maxRetries;
+    this.baseDelayMs = options.baseDelayMs ?? 200;
+    this.maxDelayMs = options.maxDelayMs ?? 10_000;
+    this.sleep = options.sleep ?? ((ms) => delay(ms));
+    this.random = options.random ?? Math.random;
+  }
+
+  /** Requests made so far by API operation, retries (ours and the SDK's) included. */
+  public requestCounts(): Record<string, number> {
+    return { ...this.counts };
+  }
+
+  /** Events the API returned without a timestamp or a message: not yielded. */
+  public get malformedEvents(): number {
+    return this.malformed;
+  }
+
+  public async *candidates(window: TimeWindow): AsyncIterable<LogEvent> {
+    if (window.end <= window.start || this.filterPatterns.length === 0) return;
+    const groups = await this.resolveLogGroups(window);
+    const seen = new Set<string>();
+    for (const [index, logGroup] of groups.entries()) {
+      const unread = (): UnreadTelemetry => ({ read: 'candidates', logGroups: groups.slice(index), start: window.start, end: window.end });
+      for (const pattern of this.filterPatterns) {
+        // endTime is inclusive in the API ("events with a timestamp later than this time are not
+        // returned"); the window is half-open. FilterLogEvents returns only what CloudWatch has
+        // ingested by the time of the call: events ingested after window.end but before the call
+        // come back and are yielded (the core does not filter them in the Lambda), and events not
+        // ingested yet are read by the next runs, whose windows overlap this one.
+        const input: FilterLogEventsCommandInput = {
+          logGroupName: logGroup,
+          startTime: window.start,
+          endTime: window.end - 1,
+          ...(pattern === '' ? {} : { filterPattern: pattern }),
+          ...(this.pageLimit === undefined ? {} : { limit: this.pageLimit }),
+        };
+        const outcome = yield* this.readAll(input, seen, unread);
+        if (outcome !== 'done') {
+          this.noteMissing(logGroup);
+          break;
+        }
+      }
+    }
+  }
+
+  public async *auditRecords(window: TimeWindow, keys: readonly AuditEventKey[]): AsyncIterable<LogEvent> {
+    // logGroup -> logStream -> wanted `node\0auditId`
+    const byStream = new Map<string, Map<string, Set<string>>>();
+    for (const key of keys) {
+      // Only ids as auditd writes them can be searched for; the parser yields no others.
+      if (!/^\d+\.\d+:\d+$/.test(key.auditId)) continue;
+      let streams = byStream.get(key.logGroup);
+      if (!streams) byStream.set(key.logGroup, (streams = new Map()));
+      let wanted = streams.get(key.logStream);
+      if (!wanted) streams.set(key.logStream, (wanted = new Set()));
+      wanted.add(`${key.node}\u0000${key.auditId}`);
+    }
+    const start = window.start - AUDIT_RECORD_SLACK_MS;
+    const end = window.end + AUDIT_RECORD_SLACK_MS;
+    const groups = [...byStream.keys()];
+    const seen = new Set<string>();
+    for (const [index, logGroup] of groups.entries()) {
+      const unread = (): UnreadTelemetry => ({ read: 'auditRecords', logGroups: groups.slice(index), start, end });
+      const streams = byStream.get(logGroup) ?? new Map<string, Set<string>>();
+      for (const [logStream, wanted] of streams) {
+        const ids = [...new Set([...wanted].map((w) => w.slice(w.indexOf('\u0000') + 1)))];
+        for (const pattern of auditIdFilterPatterns(ids)) {
+          const input: FilterLogEventsCommandInput = {
+            logGroupName: logGroup,
+            logStreamNames: [logStream],
+            startTime: start,
+            endTime: end - 1,
+            filterPattern: pattern,
+            ...(this.pageLimit === undefined ? {} : { limit: this.pageLimit }),
+          };
+          const outcome = yield* this.readAll(input, seen, unread, (event) => {
+            const id = auditIdOf(event.message);
+            return id !== undefined && wanted.has(`${id.node}\u0000${id.auditId}`);
+          });
+          if (outcome !== 'done') {
+            // The stream, or its whole group, went away since the candidates were read: report
+            // a missing group, and go on with the next stream either way.
+            if (!/log stream/i.test(outcome.notFound.message)) this.noteMissing(logGroup);
+            break;
+          }
+        }
+      }
+    }
+  }
+
+  /**
+   * Every page of one query, each retried until it is read: yields its events not yet in `seen`
+   * (and accepted by `keep`). Returns the ResourceNotFoundException when the log group (or
+   * stream) does not exist.
+   */
+  private async *readAll(
+    input: FilterLogEventsCommandInput,
+    seen: Set<string>,
+    unread: () => UnreadTelemetry,
+    keep?: (event: LogEvent) => boolean,
+  ): AsyncGenerator<LogEvent, 'done' | { notFound: Error }> {
+    const logGroup = input.logGroupName ?? '';
+    let nextToken: string | undefined;
+    do {
+      const request: FilterLogEventsCommandInput = nextToken === undefined ? input : { ...input, nextToken };
+      let page: FilterLogEventsCommandOutput;
+      try {
+        page = await this.call(FILTER_LOG_EVENTS, unread, (abortSignal) =>
+          this.client.send(new FilterLogEventsCommand(request), abortSignal ? { abortSignal } : {}),
+        );
+      } catch (error) {
+        if (isResourceNotFound(error)) return { notFound: error instanceof Error ? error : new Error(String(error)) };
+        throw error;
+      }
+      for (const raw of page.events ?? []) {
+        const event = this.toLogEvent(raw, logGroup);
+        if (!event) continue;
+        const key = `${logGroup}\u0000${event.eventId}`;
+        if (seen.has(key) || (keep && !keep(event))) continue;
+        seen.add(key);
+        yield event;
+      }
+      nextToken = page.nextToken;
+    } while (nextToken !== undefined && nextToken !== '');
+    return 'done';
+  }
+
+  /** Names of the configured groups, prefixes expanded (once per instance), in order, without duplicates. */
+  private async resolveLogGroups(window: TimeWindow): Promise<readonly string[]> {
+    if (this.resolvedLogGroups) return this.resolvedLogGroups;
+    const names: string[] = [];
+    for (const [index, entry] of this.logGroups.entries()) {
+      if (!entry.endsWith('*')) {
+        names.push(entry);
+        continue;
+      }
+      const prefix = entry.slice(0, -1);
+      const unread = (): UnreadTelemetry => ({
+        read: 'candidates',
+        logGroups: [...names, ...this.logGroups.slice(index)],
+        start: window.start,
+        end: window.end,
+      });
+      let matched = 0;
+      let nextToken: string | undefined;
+      do {
+        const token = nextToken;
+        let page: DescribeLogGroupsCommandOutput;
+        try {
+          page = await this.call(DESCRIBE_LOG_GROUPS, unread, (abortSignal) =>
+            this.client.send(
+              new DescribeLogGroupsCommand({
+                ...(prefix === '' ? {} : { logGroupNamePrefix: prefix }),
+                ...(token === undefined ? {} : { nextToken: token }),
+              }),
+              abortSignal ? { abortSignal } : {},
+            ),
+          );
+        } catch (error) {
+          if (!isResourceNotFound(error)) throw error;
+          throw new TelemetrySourceError(`${DESCRIBE_LOG_GROUPS} failed: ${describeError(error)}`, { cause: error });
+        }
+        for (const group of page.logGroups ?? []) {
+          if (group.logGroupName === undefined) continue;
+          names.push(group.logGroupName);
+          matched++;
+        }
+        nextToken = page.nextToken;
+      } while (nextToken !== undefined && nextToken !== '');
+      if (matched === 0) this.noteMissing(entry);
+    }
+    this.resolvedLogGroups = [...new Set(names)];
+    return this.resolvedLogGroups;
+  }
+
+  /**
+   * One request, retried with exponential backoff and full jitter while it fails with a
+   * throttling or transient error. Never goes past the deadline: a request in flight at the
+   * deadline is aborted. ResourceNotFoundException is rethrown as is; anything else ends in a
+   * TelemetrySourceError (or TelemetryBudgetExceeded).
+   */
+  private async call<T>(operation: string, unread: () => UnreadTelemetry, send: (abortSignal?: AbortSignal) => Promise<T>): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
+      const remaining = this.budget.deadline() - this.budget.now();
+      if (remaining <= 0) throw this.budgetExceeded(operation, unread());
+      const abortSignal = remaining < MAX_TIMER_MS ? AbortSignal.timeout(remaining) : undefined;
+      let error: unknown;
+      try {
+        const output = await send(abortSignal);
+        this.count(operation, attemptsOf(output));
+        return output;
+      } catch (caught) {
+        error = caught;
+        this.count(operation, attemptsOf(caught));
+      }
+      if (abortSignal?.aborted) throw this.budgetExceeded(operation, unread(), error);
+      if (isResourceNotFound(error)) throw error;
+      if (!isRetryable(error)) {
+        throw new TelemetrySourceError(`${operation} failed: ${describeError(error)}`, { cause: error });
+      }
+      if (attempt >= this.maxRetries) {
+        throw new TelemetrySourceError(`${operation} still failing after ${attempt + 1} attempts: ${describeError(error)}`, { cause: error });
+      }
+      const backoff = Math.floor(this.random() * Math.min(this.maxDelayMs, this.baseDelayMs * 2 ** attempt));
+      if (this.budget.now() + backoff >= this.budget.deadline()) throw this.budgetExceeded(operation, unread(), error);
+      await this.sleep(backoff);
+    }
+  }
+
+  private budgetExceeded(operation: string, unread: UnreadTelemetry, cause?: unknown): TelemetryBudgetExceeded {
+    const groups = unread.logGroups.length === 1 ? unread.logGroups[0] : `${unread.logGroups.length} log groups`;
+    return new TelemetryBudgetExceeded(
+      `time budget reached during ${operation} (${unread.read}): ${groups} not read completely between ` +
+        `${new Date(unread.start).toISOString()} and ${new Date(unread.end).toISOString()}`,
+      unread,
+      cause === undefined ? undefined : { cause },
+    );
+  }
+
+  private toLogEvent(raw: FilteredLogEvent, logGroup: string): LogEvent | undefined {
+    const timestamp = raw.timestamp ?? raw.ingestionTime;
+    if (timestamp === undefined || raw.message === undefined) {
+      this.malformed++;
+      return undefined;
+    }
+    const logStream = raw.logStreamName ?? '';
+    return {
+      timestamp,
+      ingestionTime: raw.ingestionTime ?? timestamp,
+      logGroup,
+      logStream,
+      eventId: raw.eventId ?? `synthetic-${logStream}-${timestamp}-${fnv1a(raw.message)}`,
+      message: raw.message,
+    };
+  }
+
+  private noteMissing(entry: string): void {
+    if (!this.missingLogGroups.includes(entry)) this.missingLogGroups.push(entry);
+  }
+
+  private count(operation: string, n: number): void {
+    this.counts[operation] = (this.counts[operation] ?? 0) + n;
+  }
+}
