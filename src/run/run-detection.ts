@@ -154,9 +154,10 @@ export async function runDetection(detector: Detector, ports: RunPorts, runTime:
   const now = ports.now();
   const claimed = new Set(await store.claim(selected.map((r) => r.id), options.runId, now, now - claimTimeout));
   const toPublish = selected.filter((r) => claimed.has(r.id));
-  let accepted: Set<string>;
+  let accepted = new Set<string>();
   try {
-    accepted = await alerts.publish(toPublish.map((r) => alertMessage(JSON.parse(r.alert) as AlertDocument, runTime)));
+    if (toPublish.length > 0)
+      accepted = await alerts.publish(toPublish.map((r) => alertMessage(JSON.parse(r.alert) as AlertDocument, runTime)));
   } catch (error) {
     // Give the claims back so that a retry of this run can publish them at once.
     for (const record of toPublish) await store.release(record.id, options.runId);

@@ -1,0 +1,65 @@
+// EventBridge schedule --> (this handler: wiring only) --> createDetectJob --> runScheduled
+//
+// Config and clients are built once, at cold start; a bad variable fails the cold start with a
+// message naming it. Errors escape, so Lambda's retries and on-failure destination see them.
+
+import { Logger } from '@aws-lambda-powertools/logger';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SNSClient } from '@aws-sdk/client-sns';
+import middy from '@middy/core';
+import { CloudWatchLogsSource } from '../src/adapters/cloudwatch-logs-source.js';
+import { DynamoDbBaselineStore } from '../src/adapters/dynamodb-baseline-store.js';
+import { SnsAlertSink } from '../src/adapters/sns-alert-sink.js';
+import { loadEnvironment } from '../src/config/environment.js';
+import { createDetectJob } from '../src/lambda/detect-job.js';
+import { createDetector } from '../src/run/run-detection.js';
+
+const logger = new Logger({ serviceName: 'imds-watch' });
+const metrics = new Metrics({ namespace: 'ImdsWatch', serviceName: 'imds-watch' });
+
+const environment = (() => {
+  try {
+    return loadEnvironment(process.env);
+  } catch (error) {
+    logger.error('invalid configuration', error as Error);
+    throw error;
+  }
+})();
+
+const detector = createDetector(environment.config);
+const logs = new CloudWatchLogsClient({ maxAttempts: 3 });
+const dynamo = new DynamoDBClient({ maxAttempts: 6 });
+// The sink retries failed entries itself, with backoff; SDK retries on top would multiply them.
+const sns = new SNSClient({ maxAttempts: 1 });
+const store = new DynamoDbBaselineStore({
+  client: dynamo,
+  tableName: environment.tableName,
+  memoryMs: environment.config.memoryMs,
+  bucketMs: environment.config.bucketMs,
+});
+const alerts = new SnsAlertSink({ client: sns, topicArn: environment.topicArn });
+
+const job = createDetectJob({
+  detector,
+  store,
+  alerts,
+  telemetryFor: (deadline) =>
+    new CloudWatchLogsSource({
+      client: logs,
+      logGroups: environment.config.logGroups,
+      needles: detector.catalogue.needles,
+      budget: { deadline: () => deadline, now: () => Date.now() },
+    }),
+  logger,
+  metrics: { addMetric: (name, unit, value) => metrics.addMetric(name, unit === 'Count' ? MetricUnit.Count : MetricUnit.Milliseconds, value) },
+  now: () => Date.now(),
+  maxCatchUpRuns: environment.maxCatchUpRuns,
+});
+
+export const handler = middy(job)
+  .use(injectLambdaContext(logger))
+  .use(logMetrics(metrics, { captureColdStartMetric: true }));
