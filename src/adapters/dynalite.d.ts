@@ -1,7 +1,9 @@
 // Types for dynalite 4 (CommonJS, `module.exports = dynalite`, ships no declarations).
-// Only what the embedded store uses. No top-level import: this must stay an ambient declaration.
+// Only what the embedded store uses. No top-level import (imports go inside the module block): this must stay an ambient declaration.
 
 declare module 'dynalite' {
+  import type { Server } from 'node:http';
+
   interface DynaliteOptions {
     /** LevelDB directory; in memory when absent. */
     path?: string;
@@ -19,7 +21,7 @@ declare module 'dynalite' {
   }
 
   /** Returns an HTTP server speaking the DynamoDB API; `close()` also closes the database. */
-  function dynalite(options?: DynaliteOptions): import('node:http').Server;
+  function dynalite(options?: DynaliteOptions): Server;
 
   export = dynalite;
 }
