@@ -41,7 +41,7 @@ async function storeWith(faults?: Faults): Promise<{ store: DynamoDbBaselineStor
     credentials: { accessKeyId: 'x', secretAccessKey: 'x' },
     requestHandler: handler,
     maxAttempts: 6,
-    retryMode: 'standard',
+    retryMode: 'standard' as const,
   });
   return { store: new DynamoDbBaselineStore({ client, tableName: TABLE, memoryMs: config.memoryMs, bucketMs: config.bucketMs }), handler };
 }

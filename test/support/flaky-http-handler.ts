@@ -1,7 +1,7 @@
 // Fault injection at the HTTP level: the real SDK client, its real retry strategy, a real server,
 // and a handler in between that answers some requests with a throttling error or a 500 instead.
 
-import { HttpResponse, type HttpRequest } from '@smithy/protocol-http';
+import { HttpResponse } from '@smithy/protocol-http';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { Readable } from 'node:stream';
 
@@ -18,7 +18,7 @@ export class FlakyHttpHandler extends NodeHttpHandler {
     super();
   }
 
-  public override async handle(request: HttpRequest, options?: { abortSignal?: AbortSignal }) {
+  public override async handle(...[request, options]: Parameters<NodeHttpHandler['handle']>): ReturnType<NodeHttpHandler['handle']> {
     const index = this.requests++;
     const target = String(request.headers['x-amz-target'] ?? '');
     const fault = this.faults.fail(index, target);
