@@ -28,6 +28,10 @@ export default tseslint.config(
     },
   },
   {
+    files: ['infra/**/*.cjs'],
+    languageOptions: { sourceType: 'commonjs', globals: { module: 'writable', require: 'readonly', process: 'readonly' } },
+  },
+  {
     files: ['scripts/**/*.mjs', 'bench/**/*.ts'],
     languageOptions: { globals: { process: 'readonly', console: 'readonly' } },
   },

@@ -18,8 +18,9 @@ import { loadEnvironment } from '../src/config/environment.js';
 import { createDetectJob } from '../src/lambda/detect-job.js';
 import { createDetector } from '../src/run/run-detection.js';
 
-const logger = new Logger({ serviceName: 'imds-watch' });
-const metrics = new Metrics({ namespace: 'ImdsWatch', serviceName: 'imds-watch' });
+// Service name (one per stage, the metrics' dimension) and namespace come from POWERTOOLS_* variables.
+const logger = new Logger();
+const metrics = new Metrics();
 
 const environment = (() => {
   try {
