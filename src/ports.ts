@@ -31,6 +31,8 @@ export interface TelemetrySource {
    * matching SOCKADDR/EXECVE/PROCTITLE records carry the address). Second, targeted read.
    */
   auditRecords(window: TimeWindow, keys: readonly AuditEventKey[]): AsyncIterable<LogEvent>;
+  /** Configured log groups that do not exist (or prefixes that match none), as last seen. */
+  readonly missingLogGroups?: readonly string[];
 }
 
 /** What the store remembers of one user: the buckets in which it called the metadata service. */
@@ -55,7 +57,7 @@ export interface BaselineUpdate {
   forgetBefore: number;
 }
 
-export type AnomalyStatus = 'pending' | 'publishing' | 'published' | 'excepted' | 'expired';
+export type AnomalyStatus = 'pending' | 'publishing' | 'published' | 'excepted' | 'suppressed' | 'expired';
 
 /** Every anomaly found is recorded with its status; nothing is silently dropped. */
 export interface AnomalyRecord {
@@ -75,6 +77,10 @@ export interface AnomalyRecord {
   claimedAt?: number;
   /** Why it was excepted. */
   reason?: string;
+  /** The published alert of the same user that this repeat was folded into (status `suppressed`). */
+  suppressedBy?: string;
+  /** Ids of later anomalies of the same user folded into this alert. */
+  repeats?: string[];
   /** The alert document as JSON, without its `@timestamp` (set by the run that publishes it). */
   alert: string;
 }
@@ -105,8 +111,56 @@ export interface BaselineStore {
   /** Gives a claimed but unpublished record back to `pending`. */
   release(id: string, runId: string): Promise<void>;
   markExpired(id: string): Promise<void>;
+  /** Exceptions written at run time, expired ones included (the caller decides what applies). */
+  listExceptions(): Promise<StoredException[]>;
+  /** Creates or replaces the exception with this id. */
+  putException(exception: StoredException): Promise<void>;
+  /** Returns whether there was one to remove. */
+  removeException(id: string): Promise<boolean>;
+  /** Batched read of the users' latest alerts. */
+  getAlertPointers(users: readonly string[]): Promise<Map<string, UserAlertPointer>>;
+  /** Points the user at a newer alert; an older pointer never replaces a newer one. */
+  setAlertPointer(pointer: UserAlertPointer): Promise<void>;
+  /** Folds a repeat into an alert's record (idempotent: a repeat id counts once). */
+  addRepeat(alertId: string, repeatId: string): Promise<void>;
+  getHealth(): Promise<HealthState>;
+  putHealth(state: HealthState): Promise<void>;
   /** Requests made so far, by operation, for the run summary. */
   requestCounts(): Record<string, number>;
+}
+
+/** An exception written at run time (`imds-watch exceptions add`), merged with those in config. */
+export interface StoredException {
+  id: string;
+  user?: string;
+  process?: string;
+  host?: string;
+  reason: string;
+  /** ISO date after which it stops applying (listed as expired). */
+  expires?: string;
+  createdBy: string;
+  /** ms since the epoch. */
+  createdAt: number;
+}
+
+/** The latest alert of a user, for suppressing repeats within the suppression window. */
+export interface UserAlertPointer {
+  user: string;
+  alertId: string;
+  bucketStart: number;
+}
+
+/** An open health condition: when it started and the notice that reported it. */
+export interface HealthCondition {
+  since: number;
+  detail: string;
+  noticeId: string;
+}
+
+export interface HealthState {
+  /** Run time of the latest run that read at least one event. */
+  lastEventsAt?: number;
+  open: Record<string, HealthCondition>;
 }
 
 /** A message for the topic: the alert or notice body, and its routing attributes. */
@@ -115,6 +169,8 @@ export interface OutgoingMessage {
   id: string;
   subject: string;
   body: string;
+  /** A plain-text rendering for email subscribers (SNS MessageStructure json), when there is one. */
+  emailText?: string;
   attributes: Record<string, string>;
 }
 

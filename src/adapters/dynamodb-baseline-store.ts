@@ -13,6 +13,10 @@
 //                                      gsi1pk="PENDING", gsi1sk="<bucketStart, 15 digits>#<id>"
 //                                      (the sparse `pending` index); expiresAt = bucketStart + memory.
 //
+//   pk="EXCEPTION"      sk="<id>"      a run-time exception (StoredException); expiresAt = expires + 30 d.
+//   pk="USER#<user>"    sk="ALERT"     the user's latest alert (UserAlertPointer), for suppression.
+//   pk="MODEL"          sk="HEALTH"    HealthState: lastEventsAt and the open conditions.
+//
 // Why day sets: `ADD d20240131 :buckets` is atomic and idempotent, so the three overlapping runs
 // that see each bucket, Lambda retries and concurrent runs all count a bucket once, with one
 // UpdateItem per active user and no read first. Forgetting is `REMOVE` of whole days, which needs
@@ -27,6 +31,7 @@
 
 import {
   BatchGetItemCommand,
+  DeleteItemCommand,
   GetItemCommand,
   PutItemCommand,
   QueryCommand,
@@ -47,7 +52,10 @@ import type {
   AnomalyStatus,
   BaselineStore,
   BaselineUpdate,
+  HealthState,
   ModelState,
+  StoredException,
+  UserAlertPointer,
   UserBaseline,
 } from '../ports.js';
 import { PENDING_INDEX, PENDING_INDEX_HASH_VALUE, TTL_ATTRIBUTE } from './dynamodb-table.js';
@@ -84,11 +92,32 @@ const DAY_ATTRIBUTE = /^d\d{8}$/;
 const MODEL_KEY = { pk: 'MODEL', sk: 'STATE' } as const;
 const userKey = (user: string) => ({ pk: `USER#${user}`, sk: 'BASELINE' });
 const anomalyKey = (id: string) => ({ pk: `ANOMALY#${id}`, sk: 'ANOMALY' });
+const HEALTH_KEY = { pk: 'MODEL', sk: 'HEALTH' } as const;
+const exceptionKey = (id: string) => ({ pk: 'EXCEPTION', sk: id });
+const pointerKey = (user: string) => ({ pk: `USER#${user}`, sk: 'ALERT' });
+/** Expired exceptions stay listable this long before TTL removes them. */
+const EXCEPTION_TTL_GRACE_MS = 30 * DAY_MS;
 const PENDING_STATUSES: ReadonlySet<AnomalyStatus> = new Set(['pending', 'publishing']);
+
+const exceptionItemSchema = z.object({
+  id: z.string(),
+  user: z.string().optional(),
+  process: z.string().optional(),
+  host: z.string().optional(),
+  reason: z.string(),
+  expires: z.string().optional(),
+  createdBy: z.string(),
+  createdAt: z.number(),
+});
+
+const healthItemSchema = z.object({
+  lastEventsAt: z.number().optional(),
+  open: z.record(z.string(), z.object({ since: z.number(), detail: z.string(), noticeId: z.string() })).default({}),
+});
 
 const anomalyItemSchema = z.object({
   id: z.string(),
-  status: z.enum(['pending', 'publishing', 'published', 'excepted', 'expired']),
+  status: z.enum(['pending', 'publishing', 'published', 'excepted', 'suppressed', 'expired']),
   user: z.string(),
   host: z.string(),
   score: z.number(),
@@ -98,6 +127,8 @@ const anomalyItemSchema = z.object({
   claimedBy: z.string().optional(),
   claimedAt: z.number().optional(),
   reason: z.string().optional(),
+  suppressedBy: z.string().optional(),
+  repeats: z.preprocess((v) => (v instanceof Set ? [...(v as Set<string>)].sort() : v), z.array(z.string()).optional()),
   alert: z.string(),
 });
 
@@ -364,6 +395,112 @@ export class DynamoDbBaselineStore implements BaselineStore {
       }),
     );
     // A failed condition: already final (published, excepted, expired) or absent. Idempotent.
+  }
+
+  public async listExceptions(): Promise<StoredException[]> {
+    const items = await this.queryPartition('EXCEPTION');
+    return items.map((item) => {
+      const parsed = exceptionItemSchema.safeParse(unmarshall(item));
+      if (!parsed.success) throw new StoreError(`malformed exception item ${item['sk']?.S ?? ''}`, { cause: parsed.error });
+      return parsed.data;
+    });
+  }
+
+  public async putException(exception: StoredException): Promise<void> {
+    const expires = exception.expires === undefined ? undefined : Date.parse(exception.expires);
+    await this.send(
+      'PutItem',
+      new PutItemCommand({
+        TableName: this.tableName,
+        Item: marshall(
+          {
+            ...exception,
+            ...exceptionKey(exception.id),
+            ...(expires === undefined || Number.isNaN(expires) ? {} : { [TTL_ATTRIBUTE]: toEpochSeconds(expires + EXCEPTION_TTL_GRACE_MS) }),
+          },
+          { removeUndefinedValues: true },
+        ),
+      }),
+    );
+  }
+
+  public async removeException(id: string): Promise<boolean> {
+    return this.sendConditional(
+      'DeleteItem',
+      new DeleteItemCommand({ TableName: this.tableName, Key: marshall(exceptionKey(id)), ConditionExpression: 'attribute_exists(pk)' }),
+    );
+  }
+
+  public async getAlertPointers(users: readonly string[]): Promise<Map<string, UserAlertPointer>> {
+    const items = await this.batchGet([...new Set(users)].map((u) => marshall(pointerKey(u))));
+    const result = new Map<string, UserAlertPointer>();
+    for (const item of items) {
+      const { user, alertId, bucketStart } = unmarshall(item) as Partial<UserAlertPointer>;
+      if (typeof user === 'string' && typeof alertId === 'string' && typeof bucketStart === 'number') result.set(user, { user, alertId, bucketStart });
+    }
+    return result;
+  }
+
+  public async setAlertPointer(pointer: UserAlertPointer): Promise<void> {
+    // A failed condition means a newer alert is already the pointer: nothing to do.
+    await this.sendConditional(
+      'PutItem',
+      new PutItemCommand({
+        TableName: this.tableName,
+        Item: marshall({ ...pointer, ...pointerKey(pointer.user), [TTL_ATTRIBUTE]: toEpochSeconds(pointer.bucketStart + this.memoryMs) }),
+        ConditionExpression: 'attribute_not_exists(pk) OR bucketStart <= :b',
+        ExpressionAttributeValues: marshall({ ':b': pointer.bucketStart }),
+      }),
+    );
+  }
+
+  public async addRepeat(alertId: string, repeatId: string): Promise<void> {
+    // ADD to a string set: a retried run adds the same id again, which counts once.
+    await this.sendConditional(
+      'UpdateItem',
+      new UpdateItemCommand({
+        TableName: this.tableName,
+        Key: marshall(anomalyKey(alertId)),
+        UpdateExpression: 'ADD repeats :r',
+        ConditionExpression: 'attribute_exists(pk)',
+        ExpressionAttributeValues: { ':r': { SS: [repeatId] } },
+      }),
+    );
+  }
+
+  public async getHealth(): Promise<HealthState> {
+    const out = await this.send('GetItem', new GetItemCommand({ TableName: this.tableName, Key: marshall(HEALTH_KEY), ConsistentRead: true }));
+    if (!out.Item) return { open: {} };
+    const parsed = healthItemSchema.safeParse(unmarshall(out.Item));
+    if (!parsed.success) throw new StoreError('malformed health item', { cause: parsed.error });
+    return parsed.data.lastEventsAt === undefined ? { open: parsed.data.open } : { lastEventsAt: parsed.data.lastEventsAt, open: parsed.data.open };
+  }
+
+  public async putHealth(state: HealthState): Promise<void> {
+    await this.send(
+      'PutItem',
+      new PutItemCommand({ TableName: this.tableName, Item: marshall({ ...HEALTH_KEY, ...state }, { removeUndefinedValues: true }) }),
+    );
+  }
+
+  private async queryPartition(pk: string): Promise<Item[]> {
+    const items: Item[] = [];
+    let startKey: Item | undefined;
+    do {
+      const out = await this.send(
+        'Query',
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: 'pk = :pk',
+          ExpressionAttributeValues: { ':pk': { S: pk } },
+          ConsistentRead: true,
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      items.push(...(out.Items ?? []));
+      startKey = out.LastEvaluatedKey;
+    } while (startKey !== undefined);
+    return items;
   }
 
   public requestCounts(): Record<string, number> {

@@ -166,7 +166,12 @@ function entryIdFor(messageId: string, taken: Set<string>): string {
  * `evidence_truncated`, keeping as much evidence as fits in `budget` bytes. Deterministic.
  * Undefined when the body is not a JSON object with an evidence array, or does not fit without any.
  */
-export function trimEvidence(body: string, budget: number): { body: string; removed: number } | undefined {
+export function trimEvidence(
+  body: string,
+  budget: number,
+  /** How many bytes a candidate body costs once sent (it may be wrapped, as in MessageStructure json). */
+  size: (body: string) => number = utf8Bytes,
+): { body: string; removed: number } | undefined {
   let doc: unknown;
   try {
     doc = JSON.parse(body);
@@ -187,7 +192,7 @@ export function trimEvidence(body: string, budget: number): { body: string; remo
   };
   const fits = (k: number): string | undefined => {
     const text = keep(k);
-    return utf8Bytes(text) <= budget ? text : undefined;
+    return size(text) <= budget ? text : undefined;
   };
   let best = fits(0);
   if (best === undefined) return undefined;
@@ -346,20 +351,25 @@ export class SnsAlertSink implements AlertSink {
       MessageAttributes: messageAttributes(m.attributes),
       ...(this.fifo ? { MessageGroupId: fifoId(m.attributes.host || '-'), MessageDeduplicationId: fifoId(m.id) } : {}),
     };
+    // With an email rendering, SNS gets MessageStructure json: `default` for every protocol but
+    // email, which gets the plain text. Sizes are measured on what is actually sent.
+    const render = (body: string): string => (m.emailText === undefined ? body : JSON.stringify({ default: body, email: m.emailText }));
     const overhead = snsEntryBytes(base);
-    const bytesBefore = overhead + utf8Bytes(m.body);
+    const bytesBefore = overhead + utf8Bytes(render(m.body));
     let body = m.body;
     if (bytesBefore > SNS_MAX_PAYLOAD_BYTES) {
-      const trimmed = trimEvidence(m.body, SNS_MAX_PAYLOAD_BYTES - overhead);
+      const trimmed = trimEvidence(m.body, SNS_MAX_PAYLOAD_BYTES - overhead, (b) => utf8Bytes(render(b)));
       if (!trimmed) {
         throw new AlertSinkError(
           `SNS message ${m.id} is ${bytesBefore} bytes, over the ${SNS_MAX_PAYLOAD_BYTES}-byte limit, and trimming its evidence does not make it fit`,
         );
       }
       body = trimmed.body;
-      this.truncated.push({ id: m.id, removed: trimmed.removed, bytesBefore, bytesAfter: overhead + utf8Bytes(body) });
+      this.truncated.push({ id: m.id, removed: trimmed.removed, bytesBefore, bytesAfter: overhead + utf8Bytes(render(body)) });
     }
-    return { id: m.id, entry: { ...base, Message: body }, bytes: overhead + utf8Bytes(body), solo: false };
+    const message = render(body);
+    const entry = { ...base, Message: message, ...(m.emailText === undefined ? {} : { MessageStructure: 'json' }) };
+    return { id: m.id, entry, bytes: overhead + utf8Bytes(message), solo: false };
   }
 
   /** Sends one batch; sorts its messages into accepted, to retry, or rejected. */

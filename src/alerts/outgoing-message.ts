@@ -3,6 +3,7 @@
 import type { DetectionRule } from '../detections/detection-rule.js';
 import type { OutgoingMessage } from '../ports.js';
 import type { AlertDocument } from './alert-document.js';
+import { renderAlertEmail, renderNoticeEmail } from './email-body.js';
 import { overflowNoticeId } from './event-id.js';
 import { singleLine, subjectLine, subjectToken } from './sanitize.js';
 
@@ -23,6 +24,7 @@ export function alertMessage(doc: AlertDocument, publishedAt: number): OutgoingM
       `[${subjectToken(severity, 10)}] Unusual Linux user ${subjectToken(user, 24)} called the metadata service on ${subjectToken(host, 28)}`,
     ),
     body: JSON.stringify(body),
+    emailText: renderAlertEmail(doc, body['@timestamp']),
     attributes: {
       kind: 'alert',
       severity,
@@ -73,6 +75,41 @@ export function overflowNotice(
     id,
     subject: subjectLine(`[notice] imds-watch held back ${heldBack.length} alerts (cap reached)`),
     body: JSON.stringify(body),
+    emailText: renderNoticeEmail(`imds-watch held back ${heldBack.length} alerts (cap reached)`, body.message, {
+      published: published,
+      'held back': heldBack.length,
+      hosts: body.notice.hosts,
+      waiting: waiting.map((w) => `${w['user.name']} on ${w['host.name']} (score ${w['anomaly.score']}, ${w['anomaly.bucket_start']})`),
+    }),
     attributes: { kind: 'overflow-notice', severity: 'info', risk_score: '0', user: '-', host: '-' },
+  };
+}
+
+const HEALTH_TITLES: Record<string, string> = {
+  'no-telemetry': 'no telemetry read',
+  'missing-log-groups': 'log groups missing',
+  'time-budget': 'runs past their time budget',
+};
+
+/** A health notice: a condition that stops the detector from seeing everything, opened or cleared. */
+export function healthNoticeMessage(
+  rule: DetectionRule,
+  runTime: number,
+  notice: { id: string; condition: string; status: 'open' | 'cleared'; since: number; detail: string },
+): OutgoingMessage {
+  const title = `imds-watch health: ${HEALTH_TITLES[notice.condition] ?? notice.condition} (${notice.status})`;
+  const body = {
+    '@timestamp': new Date(runTime).toISOString(),
+    event: { kind: 'state', id: notice.id, action: `health-${notice.status}`, type: ['info'], dataset: 'imds_watch.health' },
+    rule: { name: rule.name, id: rule.id, version: String(rule.version) },
+    message: notice.status === 'open' ? `The detector cannot see everything: ${notice.detail}.` : `Resolved: ${notice.detail}.`,
+    health: { condition: notice.condition, status: notice.status, since: new Date(notice.since).toISOString(), detail: notice.detail },
+  };
+  return {
+    id: notice.id,
+    subject: subjectLine(`[health] ${title}`),
+    body: JSON.stringify(body),
+    emailText: renderNoticeEmail(title, body.message, body.health),
+    attributes: { kind: 'health-notice', severity: notice.status === 'open' ? 'medium' : 'info', risk_score: '0', user: '-', host: '-' },
   };
 }

@@ -46,6 +46,10 @@ export const detectorConfigSchema = z
     learningPeriod: duration('learningPeriod').default('24h'),
     /** Rolling memory of the baselines. @default "30d" */
     memory: duration('memory').default('30d'),
+    /** Repeated anomalies of a user within this window update the first alert's record instead of alerting again. @default "24h" */
+    suppressionWindow: duration('suppressionWindow').default('24h'),
+    /** A health notice is published when no telemetry was read for this long. @default "1h" */
+    noTelemetryAfter: duration('noTelemetryAfter').default('1h'),
     /** CloudWatch Logs groups to read: names, or prefixes ending in `*`. @default [] */
     logGroups: z.array(z.string().min(1)).default([]),
     /** @default [] */
@@ -85,6 +89,8 @@ export interface DetectorConfig {
   maxAlertsPerRun: number;
   learningPeriodMs: number;
   memoryMs: number;
+  suppressionWindowMs: number;
+  noTelemetryAfterMs: number;
   logGroups: string[];
   exceptions: ExceptionRule[];
   endpoints: { extra: string[]; exclude: string[] };
@@ -119,6 +125,8 @@ export function parseDetectorConfig(
     maxAlertsPerRun: c.maxAlertsPerRun,
     learningPeriodMs: ms(c.learningPeriod),
     memoryMs: ms(c.memory),
+    suppressionWindowMs: ms(c.suppressionWindow),
+    noTelemetryAfterMs: ms(c.noTelemetryAfter),
     logGroups: c.logGroups,
     exceptions: c.exceptions,
     endpoints: c.endpoints,

@@ -13,6 +13,8 @@ export const ENVIRONMENT_VARIABLES = {
   maxAlertsPerRun: 'MAX_ALERTS_PER_RUN',
   learningPeriod: 'LEARNING_PERIOD',
   memory: 'MEMORY',
+  suppressionWindow: 'SUPPRESSION_WINDOW',
+  noTelemetryAfter: 'NO_TELEMETRY_AFTER',
   logGroups: 'LOG_GROUPS',
   exceptions: 'EXCEPTIONS',
   endpoints: 'EXTRA_ENDPOINTS / EXCLUDE_ENDPOINTS',

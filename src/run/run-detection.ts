@@ -17,7 +17,7 @@ import { alertMessage, overflowNotice } from '../alerts/outgoing-message.js';
 import { rankFairly } from '../alerts/rank-alerts.js';
 import { groupByBucketAndUser, mainHost, type BucketActivity } from '../model/bucket-activity.js';
 import { presenceBefore, scoreBucket } from '../model/rare-user-model.js';
-import type { AlertSink, AnomalyRecord, BaselineStore, BaselineUpdate, TelemetrySource, TimeWindow } from '../ports.js';
+import type { AlertSink, AnomalyRecord, BaselineStore, BaselineUpdate, TelemetrySource, TimeWindow, UserAlertPointer } from '../ports.js';
 import { createPrefilter, type Prefilter } from '../telemetry/prefilter.js';
 import { readWindow } from '../telemetry/read-window.js';
 import { emptyRunSummary, type RunSummary } from './run-summary.js';
@@ -110,30 +110,55 @@ export async function runDetection(detector: Detector, ports: RunPorts, runTime:
   // 3. Learn (after scoring: a bucket is never its own history, whatever the order of runs).
   await store.learn(learningUpdates(activities, baselines, runTime - config.memoryMs));
 
-  // 4. Record, except, rank, publish.
+  // 4. Record, except, suppress, rank, publish.
   const existing = await store.getAnomalies(anomalies.map((a) => a.doc.event.id));
-  for (const { activity, doc, score } of anomalies) {
-    const id = doc.event.id;
-    if (existing.has(id)) continue;
-    const exception = findException(
-      detector.exceptions,
-      { user: activity.user, hosts: [...activity.hosts.keys()], processes: [...activity.processes.values()] },
-      runTime,
-    );
-    const record: AnomalyRecord = {
-      id,
-      status: exception ? 'excepted' : 'pending',
-      user: activity.user,
-      host: mainHost(activity),
-      score,
-      bucketStart: activity.bucketStart,
-      detectedAt: runTime,
-      alert: JSON.stringify(doc),
-      ...(exception ? { reason: exception.reason } : {}),
-    };
-    if (await store.createAnomaly(record)) {
-      summary.anomalies.new++;
-      if (exception) summary.anomalies.excepted++;
+  const fresh = anomalies.filter((a) => !existing.has(a.doc.event.id)).sort((x, y) => x.activity.bucketStart - y.activity.bucketStart);
+  if (fresh.length > 0) {
+    // Exceptions written at run time (imds-watch exceptions add) join those of the config.
+    const stored = (await store.listExceptions()).map(compileException);
+    const exceptions = [...detector.exceptions, ...stored];
+    const pointers = await livePointers(store, [...new Set(fresh.map((a) => a.activity.user))]);
+    for (const { activity, doc, score } of fresh) {
+      const id = doc.event.id;
+      const exception = findException(
+        exceptions,
+        { user: activity.user, hosts: [...activity.hosts.keys()], processes: [...activity.processes.values()] },
+        runTime,
+      );
+      const pointer = pointers.get(activity.user);
+      const repeatOf =
+        !exception &&
+        pointer &&
+        pointer.alertId !== id &&
+        activity.bucketStart >= pointer.bucketStart &&
+        activity.bucketStart - pointer.bucketStart < config.suppressionWindowMs
+          ? pointer.alertId
+          : undefined;
+      const record: AnomalyRecord = {
+        id,
+        status: exception ? 'excepted' : repeatOf ? 'suppressed' : 'pending',
+        user: activity.user,
+        host: mainHost(activity),
+        score,
+        bucketStart: activity.bucketStart,
+        detectedAt: runTime,
+        alert: JSON.stringify(doc),
+        ...(exception ? { reason: exception.reason } : {}),
+        ...(repeatOf ? { suppressedBy: repeatOf } : {}),
+      };
+      // The idempotent side effects come before the record, so a run that dies between them
+      // and is retried (which skips records that exist) loses neither.
+      if (repeatOf) await store.addRepeat(repeatOf, id);
+      else if (!exception) {
+        const next = { user: activity.user, alertId: id, bucketStart: activity.bucketStart };
+        await store.setAlertPointer(next);
+        pointers.set(activity.user, next);
+      }
+      if (await store.createAnomaly(record)) {
+        summary.anomalies.new++;
+        if (exception) summary.anomalies.excepted++;
+        if (repeatOf) summary.anomalies.suppressed++;
+      }
     }
   }
 
@@ -183,6 +208,21 @@ export async function runDetection(detector: Detector, ports: RunPorts, runTime:
 
   summary.requests = { store: diffCounts(store.requestCounts(), storeBefore), sink: diffCounts(alerts.requestCounts(), sinkBefore) };
   return summary;
+}
+
+/**
+ * The users' latest alerts that can still absorb repeats: one that expired unpublished cannot
+ * (its repeats would never reach anyone), so those pointers are ignored.
+ */
+async function livePointers(store: BaselineStore, users: readonly string[]): Promise<Map<string, UserAlertPointer>> {
+  const pointers = await store.getAlertPointers(users);
+  if (pointers.size === 0) return pointers;
+  const records = await store.getAnomalies([...pointers.values()].map((p) => p.alertId));
+  for (const [user, pointer] of pointers) {
+    const status = records.get(pointer.alertId)?.status;
+    if (status === undefined || status === 'expired' || status === 'excepted' || status === 'suppressed') pointers.delete(user);
+  }
+  return pointers;
 }
 
 /** New buckets per user; users whose buckets are all known already need no write. */

@@ -4,6 +4,8 @@
 // runs the gap, oldest first, bounded in count and by the time left; a gap too long to run is
 // reported, never skipped silently.
 
+import { healthNoticeMessage } from '../alerts/outgoing-message.js';
+import { evaluateHealth, type HealthNotice } from '../health/health-monitor.js';
 import type { TimeWindow } from '../ports.js';
 import { runDetection, runTimeOf, type Detector, type RunPorts } from './run-detection.js';
 import type { RunSummary } from './run-summary.js';
@@ -35,6 +37,8 @@ export interface ScheduledResult {
   uncovered?: TimeWindow;
   /** Planned runs left for the next invocation because time ran short. */
   deferred: number[];
+  /** Health notices this invocation published (opened or cleared conditions). */
+  health: HealthNotice[];
 }
 
 export interface ScheduledOptions {
@@ -69,5 +73,42 @@ export async function runScheduled(
     await ports.store.advanceCheckpoint(t);
     summaries.push(summary);
   }
-  return { runTime, summaries, deferred, ...(plan.uncovered ? { uncovered: plan.uncovered } : {}) };
+  const health = await reportHealth(detector, ports, runTime, {
+    runTime,
+    eventsRead: summaries.reduce((n, s) => n + s.events.read, 0),
+    missingLogGroups: ports.telemetry.missingLogGroups ?? [],
+    deferredRuns: deferred.length,
+    ...(plan.uncovered ? { uncovered: plan.uncovered } : {}),
+  });
+  return { runTime, summaries, deferred, health, ...(plan.uncovered ? { uncovered: plan.uncovered } : {}) };
+}
+
+/**
+ * Opens or clears health conditions, publishing a notice for each change. The new state is kept
+ * only for notices the sink accepted, so a refused notice is tried again by the next run.
+ */
+async function reportHealth(
+  detector: Detector,
+  ports: RunPorts,
+  runTime: number,
+  seen: Parameters<typeof evaluateHealth>[1],
+): Promise<HealthNotice[]> {
+  const previous = await ports.store.getHealth();
+  const { state, notices } = evaluateHealth(previous, seen, detector.config.noTelemetryAfterMs);
+  const accepted =
+    notices.length === 0 ? new Set<string>() : await ports.alerts.publish(notices.map((n) => healthNoticeMessage(detector.rule, runTime, n)));
+  for (const n of notices) {
+    if (accepted.has(n.id)) continue;
+    // Not published: keep the condition as it was, so that the change is reported next time.
+    if (n.status === 'open') {
+      const before = previous.open[n.condition];
+      if (before) state.open[n.condition] = before;
+      else delete state.open[n.condition];
+    } else {
+      const before = previous.open[n.condition];
+      if (before) state.open[n.condition] = before;
+    }
+  }
+  if (notices.length > 0 || state.lastEventsAt !== previous.lastEventsAt) await ports.store.putHealth(state);
+  return notices.filter((n) => accepted.has(n.id));
 }

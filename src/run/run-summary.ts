@@ -19,6 +19,8 @@ export interface RunSummary {
     /** Of those, recorded for the first time by this run. */
     new: number;
     excepted: number;
+    /** Repeats of a user's recent alert, folded into it instead of alerting again. */
+    suppressed: number;
     /** Left pending for a later run: held back by the cap, or not accepted by the sink. */
     pending: number;
     publishFailed: number;
@@ -42,7 +44,7 @@ export function emptyRunSummary(runTime: number, window: TimeWindow): RunSummary
     observations: 0,
     users: 0,
     buckets: 0,
-    anomalies: { found: 0, new: 0, excepted: 0, pending: 0, publishFailed: 0, claimedElsewhere: 0, expired: 0, duringLearning: 0 },
+    anomalies: { found: 0, new: 0, excepted: 0, suppressed: 0, pending: 0, publishFailed: 0, claimedElsewhere: 0, expired: 0, duringLearning: 0 },
     alerts: { published: [], notices: 0 },
     lag: { maxMs: 0, meanMs: 0 },
     requests: { store: {}, sink: {} },

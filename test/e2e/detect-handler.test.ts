@@ -110,7 +110,10 @@ describe('the detect handler', () => {
     expect(entry?.MessageAttributes?.['severity']).toEqual({ DataType: 'String', StringValue: 'low' });
     expect(entry?.MessageAttributes?.['risk_score']).toEqual({ DataType: 'Number', StringValue: '21' });
     expect(entry?.MessageAttributes?.['user']?.StringValue).toBe('www-data');
-    const body = JSON.parse(entry?.Message ?? '{}');
+    expect(entry?.MessageStructure).toBe('json');
+    const structure = JSON.parse(entry?.Message ?? '{}') as { default: string; email: string };
+    expect(structure.email).toMatch(/^Unusual Linux user www-data called the metadata service on ip-10-0-1-12\n/);
+    const body = JSON.parse(structure.default);
     expect(body['@timestamp']).toBe(new Date(T0 + 2 * H + 15 * MINUTE).toISOString());
     expect(body.evidence[0].log).toEqual({ group: '/test/ecs', stream: 'ip-10-0-1-12' });
     const filters = logs.commandCalls(FilterLogEventsCommand).map((c) => c.args[0].input);

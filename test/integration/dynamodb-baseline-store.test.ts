@@ -556,3 +556,56 @@ describe('embedded dynalite on disk', () => {
     }
   });
 });
+
+describe('DynamoDbBaselineStore operator state', () => {
+  let dynamo: Awaited<ReturnType<typeof startEmbeddedDynamo>>;
+  let store: DynamoDbBaselineStore;
+  beforeAll(async () => {
+    dynamo = await startEmbeddedDynamo({ tableName: 'imds-watch-operator' });
+    store = new DynamoDbBaselineStore({ client: dynamo.client, tableName: 'imds-watch-operator', memoryMs: 30 * 86_400_000, bucketMs: 900_000 });
+  });
+  afterAll(async () => {
+    await dynamo.close();
+  });
+
+  it('writes, lists and removes run-time exceptions', async () => {
+    // Prepare
+    await store.putException({ id: 'e1', user: 'backup', reason: 'nightly backup', createdBy: 'alice', createdAt: 1, expires: '2027-01-01T00:00:00Z' });
+    await store.putException({ id: 'e2', host: 'test-*', reason: 'test environment', createdBy: 'bob', createdAt: 2 });
+    // Act
+    const listed = await store.listExceptions();
+    const removed = await store.removeException('e1');
+    const again = await store.removeException('e1');
+    // Assess
+    expect(listed.map((e) => e.id).sort()).toEqual(['e1', 'e2']);
+    expect(listed.find((e) => e.id === 'e1')).toMatchObject({ user: 'backup', expires: '2027-01-01T00:00:00Z', createdBy: 'alice' });
+    expect([removed, again]).toEqual([true, false]);
+    expect((await store.listExceptions()).map((e) => e.id)).toEqual(['e2']);
+  });
+
+  it('never lets an older alert pointer replace a newer one', async () => {
+    await store.setAlertPointer({ user: 'u', alertId: 'new', bucketStart: 2_000 * 900_000 });
+    await store.setAlertPointer({ user: 'u', alertId: 'old', bucketStart: 1_000 * 900_000 });
+    expect((await store.getAlertPointers(['u', 'nobody'])).get('u')?.alertId).toBe('new');
+    expect((await store.getAlertPointers(['nobody'])).size).toBe(0);
+  });
+
+  it('counts a repeat once however often it is added', async () => {
+    // Prepare
+    const record = { id: 'first', status: 'published' as const, user: 'u', host: 'h', score: 100, bucketStart: 900_000, detectedAt: 900_000, alert: '{}' };
+    await store.createAnomaly(record);
+    // Act
+    await store.addRepeat('first', 'r1');
+    await store.addRepeat('first', 'r1');
+    await store.addRepeat('first', 'r2');
+    // Assess
+    expect((await store.getAnomalies(['first'])).get('first')?.repeats).toEqual(['r1', 'r2']);
+  });
+
+  it('keeps the health state', async () => {
+    expect(await store.getHealth()).toEqual({ open: {} });
+    const state = { lastEventsAt: 5, open: { 'no-telemetry': { since: 1, detail: 'quiet', noticeId: 'n1' } } };
+    await store.putHealth(state);
+    expect(await store.getHealth()).toEqual(state);
+  });
+});

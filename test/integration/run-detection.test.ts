@@ -255,3 +255,55 @@ describe('runDetection with raw auditd', () => {
     expect(harness.sink.alerts()).toHaveLength(1);
   });
 });
+
+describe('runDetection suppression and run-time exceptions', () => {
+  it('folds a user\'s repeated anomalies within the suppression window into the first alert', async () => {
+    // Prepare: a model that has watched for 30 days (root every day) and a threshold of 60, at
+    // which a user's second bucket on a day (score 69.7) is an anomaly too.
+    const events = [
+      ...background(T0 + 6 * H),
+      ecsCall({ time: T0 + 2 * H + MINUTE, user: 'www-data', host: 'h1', ip: '169.254.169.254' }),
+      ecsCall({ time: T0 + 4 * H + MINUTE, user: 'www-data', host: 'h2', ip: 'fd00:ec2::254' }),
+    ];
+    harness = await startHarness({ learningPeriod: '1h', anomalyThreshold: 60 }, events);
+    await harness.store.noteObserved(T0 - 30 * DAY);
+    await harness.store.learn([{ user: 'root', add: Array.from({ length: 30 }, (_, i) => T0 - (i + 1) * DAY), forgetBefore: T0 - 30 * DAY }]);
+    // Act
+    const summaries = await runEvery(harness, T0 + BUCKET, T0 + 5 * H);
+    // Assess
+    expect(harness.sink.alerts().map((a) => a.user)).toEqual(['www-data']);
+    expect(summaries.reduce((n, s) => n + s.anomalies.suppressed, 0)).toBe(1);
+    const first = anomalyEventId(unusualLinuxUserImdsRule.id, 'www-data', T0 + 2 * H);
+    const second = anomalyEventId(unusualLinuxUserImdsRule.id, 'www-data', T0 + 4 * H);
+    const records = await harness.store.getAnomalies([first, second]);
+    expect(records.get(first)?.repeats).toEqual([second]);
+    expect(records.get(second)).toMatchObject({ status: 'suppressed', suppressedBy: first });
+  });
+
+  it('applies an exception written to the table at run time, merged with those in config', async () => {
+    // Prepare
+    const t = T0 + 2 * H + MINUTE;
+    const events = [...background(T0 + 3 * H), ecsCall({ time: t, user: 'backup', host: 'h1', ip: '169.254.169.254' }), ecsCall({ time: t, user: 'www-data', host: 'h1', ip: '169.254.169.254' })];
+    harness = await startHarness({ learningPeriod: '1h' }, events);
+    await harness.store.putException({ id: 'x1', user: 'backup', reason: 'nightly backup', createdBy: 'alice', createdAt: T0 });
+    // Act
+    await runEvery(harness, T0 + BUCKET, T0 + 3 * H);
+    // Assess
+    expect(harness.sink.alerts().map((a) => a.user)).toEqual(['www-data']);
+    const record = (await harness.store.getAnomalies([anomalyEventId(unusualLinuxUserImdsRule.id, 'backup', T0 + 2 * H)])).values().next().value;
+    expect(record).toMatchObject({ status: 'excepted', reason: 'nightly backup' });
+  });
+});
+
+describe('runScheduled health notices', () => {
+  it('publishes one notice when telemetry stops and one when it returns', async () => {
+    // Prepare: data for 2 hours, silence for 2 hours, data again.
+    const events = [...regular('root', 'h1', T0, T0 + 2 * H, 5 * MINUTE), ...regular('root', 'h1', T0 + 4 * H, T0 + 5 * H, 5 * MINUTE)];
+    harness = await startHarness({ learningPeriod: '1h', noTelemetryAfter: '1h' }, events);
+    // Act
+    for (let t = T0 + BUCKET; t <= T0 + 5 * H; t += BUCKET) await harness.scheduledAt(t);
+    // Assess
+    const health = harness.sink.messages.filter((m) => m.attributes.kind === 'health-notice').map((m) => JSON.parse(m.body).health);
+    expect(health.map((h: { condition: string; status: string }) => `${h.condition}:${h.status}`)).toEqual(['no-telemetry:open', 'no-telemetry:cleared']);
+  });
+});

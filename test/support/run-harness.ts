@@ -5,6 +5,7 @@ import { DynamoDbBaselineStore } from '../../src/adapters/dynamodb-baseline-stor
 import { startEmbeddedDynamo, type EmbeddedDynamo } from '../../src/adapters/embedded-dynalite.js';
 import { ReplayTelemetrySource } from '../../src/adapters/replay-telemetry-source.js';
 import { createDetector, runDetection } from '../../src/run/run-detection.js';
+import { runScheduled, type ScheduledResult } from '../../src/run/run-scheduled.js';
 import type { RunSummary } from '../../src/run/run-summary.js';
 import type { LogEvent } from '../../src/telemetry/log-event.js';
 import { RecordingAlertSink } from './recording-alert-sink.js';
@@ -19,6 +20,8 @@ export interface Harness {
   dynamo: EmbeddedDynamo;
   setEvents(events: LogEvent[]): void;
   runAt(t: number, runId?: string): Promise<RunSummary>;
+  /** The scheduled path (checkpoint, catch-up, health), as the Lambda takes it. */
+  scheduledAt(t: number): Promise<ScheduledResult>;
   close(): Promise<void>;
 }
 
@@ -39,6 +42,9 @@ export async function startHarness(config: DetectorConfigInput = {}, events: Log
     },
     runAt(t, runId) {
       return runDetection(detector, { telemetry, store, alerts: sink, now: () => t }, t, { runId: runId ?? `run-${t}-${n++}` });
+    },
+    scheduledAt(t) {
+      return runScheduled(detector, { telemetry, store, alerts: sink, now: () => t }, t, { runId: `sched-${t}-${n++}`, maxCatchUpRuns: 12 });
     },
     close: () => dynamo.close(),
   };

@@ -59,11 +59,14 @@ const alertDoc = (id: string, over: Record<string, unknown> = {}): AlertDocument
   ...over,
 });
 
+/** The JSON body alone, as for a topic without email subscribers' plain-text rendering. */
+const withoutEmail = (m: OutgoingMessage): OutgoingMessage => ({ id: m.id, subject: m.subject, body: m.body, attributes: m.attributes });
+
 /** A message whose body is an alert document; `evidenceBytes` spread over `evidenceCount` entries. */
 function message(id: string, evidenceCount = 0, evidenceBytes = 0, host = 'ip-10-0-1-12'): OutgoingMessage {
   const each = evidenceCount === 0 ? 0 : Math.floor(evidenceBytes / evidenceCount);
   const evidence = Array.from({ length: evidenceCount }, (_, i) => ({ n: i, process: { args: ['curl', 'x'.repeat(each)] } }));
-  return alertMessage(alertDoc(id, { evidence, host: { name: host } }), T);
+  return withoutEmail(alertMessage(alertDoc(id, { evidence, host: { name: host } }), T));
 }
 
 /** What SNS counts toward the limits, computed here independently: body, subject, attribute names, types and values. */
@@ -174,7 +177,7 @@ describe('SnsAlertSink oversized alerts', () => {
     const { sns, sink, sent } = setup();
     sns.on(PublishBatchCommand).callsFake(acceptAll);
     const evidence = Array.from({ length: 50 }, (_, i) => ({ n: i }));
-    const withPad = (id: string, pad: number): OutgoingMessage => alertMessage(alertDoc(id, { evidence, pad: 'p'.repeat(pad) }), T);
+    const withPad = (id: string, pad: number): OutgoingMessage => withoutEmail(alertMessage(alertDoc(id, { evidence, pad: 'p'.repeat(pad) }), T));
     await sink.publish([withPad('probe', 0)]);
     const overhead = documentedBytes(entriesOf(sent()[0])[0]);
     const exact = withPad('exact', LIMIT - overhead);
@@ -559,5 +562,38 @@ describe('SnsAlertSink properties', () => {
       ),
       { numRuns: 40 },
     );
+  });
+});
+
+describe('SnsAlertSink email rendering', () => {
+  it('sends MessageStructure json with the document for every protocol and plain text for email', async () => {
+    // Prepare
+    const { sns, sink, sent } = setup();
+    sns.on(PublishBatchCommand).callsFake(acceptAll);
+    const m = alertMessage(alertDoc('mail', { user: { name: 'www-data' } }), T);
+    // Act
+    await sink.publish([m]);
+    // Assess
+    const entry = entriesOf(sent()[0])[0];
+    expect(entry?.MessageStructure).toBe('json');
+    const structure = JSON.parse(entry?.Message ?? '{}') as { default: string; email: string };
+    expect(JSON.parse(structure.default)).toEqual(JSON.parse(m.body));
+    expect(structure.email).toBe(m.emailText);
+  });
+
+  it('trims evidence until the wrapped message, email included, fits in 256 KiB', async () => {
+    // Prepare
+    const { sns, sink, sent } = setup();
+    sns.on(PublishBatchCommand).callsFake(acceptAll);
+    const evidence = Array.from({ length: 40 }, (_, i) => ({ n: i, process: { args: ['curl', '"'.repeat(9_000)] } }));
+    const m = alertMessage(alertDoc('quotes', { evidence }), T);
+    // Act
+    await sink.publish([m]);
+    // Assess: quotes double in size once the body is a JSON string inside the structure.
+    const entry = entriesOf(sent()[0])[0];
+    expect(documentedBytes(entry)).toBeLessThanOrEqual(LIMIT);
+    const body = JSON.parse((JSON.parse(entry?.Message ?? '{}') as { default: string }).default) as { evidence: unknown[]; evidence_truncated: number };
+    expect(body.evidence_truncated).toBeGreaterThan(0);
+    expect(body.evidence.length + body.evidence_truncated).toBe(40);
   });
 });
