@@ -35,6 +35,25 @@ export interface RunOptions {
   runId: string;
   /** A claim older than this is taken to belong to a run that died; must exceed the function timeout. @default 15 min */
   claimTimeoutMs?: number;
+  /**
+   * `learn` (a backfill) only builds baselines: nothing is scored into anomalies, recorded or
+   * published. @default 'detect'
+   */
+  mode?: 'detect' | 'learn';
+  /** Called for every (bucket, user) scored, e.g. to draw the replay report's timelines. */
+  onScore?: (scored: ScoredBucket) => void;
+}
+
+/** One (bucket, user) as the model scored it. */
+export interface ScoredBucket {
+  user: string;
+  bucketStart: number;
+  hosts: string[];
+  calls: number;
+  score: number;
+  /** Whether it counted as an anomaly (at or above the threshold, after the learning period). */
+  anomaly: boolean;
+  learning: boolean;
 }
 
 /** What a run needs that does not change between runs: built once (cold start, CLI start). */
@@ -90,7 +109,16 @@ export async function runDetection(detector: Detector, ports: RunPorts, runTime:
   for (const activity of activities) {
     const history = baselines.get(activity.user)?.buckets ?? [];
     const score = scoreBucket({ bucketStart: activity.bucketStart, history, observedSince }, params);
-    if (score.score < config.anomalyThreshold) continue;
+    options.onScore?.({
+      user: activity.user,
+      bucketStart: activity.bucketStart,
+      hosts: [...activity.hosts.keys()].sort(),
+      calls: activity.calls,
+      score: score.score,
+      anomaly: score.score >= config.anomalyThreshold && activity.bucketStart >= learningUntil,
+      learning: activity.bucketStart < learningUntil,
+    });
+    if (score.score < config.anomalyThreshold || options.mode === 'learn') continue;
     if (activity.bucketStart < learningUntil) {
       summary.anomalies.duringLearning++;
       continue;
@@ -109,6 +137,11 @@ export async function runDetection(detector: Detector, ports: RunPorts, runTime:
 
   // 3. Learn (after scoring: a bucket is never its own history, whatever the order of runs).
   await store.learn(learningUpdates(activities, baselines, runTime - config.memoryMs));
+
+  if (options.mode === 'learn') {
+    summary.requests = { store: diffCounts(store.requestCounts(), storeBefore), sink: diffCounts(alerts.requestCounts(), sinkBefore) };
+    return summary;
+  }
 
   // 4. Record, except, suppress, rank, publish.
   const existing = await store.getAnomalies(anomalies.map((a) => a.doc.event.id));

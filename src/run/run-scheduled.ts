@@ -7,7 +7,7 @@
 import { healthNoticeMessage } from '../alerts/outgoing-message.js';
 import { evaluateHealth, type HealthNotice } from '../health/health-monitor.js';
 import type { TimeWindow } from '../ports.js';
-import { runDetection, runTimeOf, type Detector, type RunPorts } from './run-detection.js';
+import { runDetection, runTimeOf, type Detector, type RunOptions, type RunPorts } from './run-detection.js';
 import type { RunSummary } from './run-summary.js';
 
 export interface RunPlan {
@@ -47,6 +47,7 @@ export interface ScheduledOptions {
   /** Whether there is time for one more run; asked before every run but the first. */
   hasTimeForAnotherRun?: () => boolean;
   claimTimeoutMs?: number;
+  onScore?: RunOptions['onScore'];
 }
 
 export async function runScheduled(
@@ -69,6 +70,7 @@ export async function runScheduled(
     const summary = await runDetection(detector, ports, t, {
       runId: `${options.runId}@${new Date(t).toISOString()}`,
       ...(options.claimTimeoutMs === undefined ? {} : { claimTimeoutMs: options.claimTimeoutMs }),
+      ...(options.onScore ? { onScore: options.onScore } : {}),
     });
     await ports.store.advanceCheckpoint(t);
     summaries.push(summary);
