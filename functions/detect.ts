@@ -1,4 +1,5 @@
 // EventBridge schedule --> (this handler: wiring only) --> createDetectJob --> runScheduled
+// manual one-shot {"backfill":{"days":N}} --> createBackfillJob --> backfill
 //
 // Config and clients are built once, at cold start; a bad variable fails the cold start with a
 // message naming it. Errors escape, so Lambda's retries and on-failure destination see them.
@@ -15,7 +16,8 @@ import { CloudWatchLogsSource } from '../src/adapters/cloudwatch-logs-source.js'
 import { DynamoDbBaselineStore } from '../src/adapters/dynamodb-baseline-store.js';
 import { SnsAlertSink } from '../src/adapters/sns-alert-sink.js';
 import { loadEnvironment } from '../src/config/environment.js';
-import { createDetectJob } from '../src/lambda/detect-job.js';
+import { createBackfillJob, createInvocationHandler } from '../src/lambda/backfill-job.js';
+import { createDetectJob, type JobMetrics } from '../src/lambda/detect-job.js';
 import { createDetector } from '../src/run/run-detection.js';
 
 // Service name (one per stage, the metrics' dimension) and namespace come from POWERTOOLS_* variables.
@@ -44,23 +46,32 @@ const store = new DynamoDbBaselineStore({
 });
 const alerts = new SnsAlertSink({ client: sns, topicArn: environment.topicArn });
 
+const telemetryFor = (deadline: number) =>
+  new CloudWatchLogsSource({
+    client: logs,
+    logGroups: environment.config.logGroups,
+    needles: detector.catalogue.needles,
+    budget: { deadline: () => deadline, now: () => Date.now() },
+  });
+const jobMetrics: JobMetrics = {
+  addMetric: (name, unit, value) => metrics.addMetric(name, unit === 'Count' ? MetricUnit.Count : MetricUnit.Milliseconds, value),
+};
+
 const job = createDetectJob({
   detector,
   store,
   alerts,
-  telemetryFor: (deadline) =>
-    new CloudWatchLogsSource({
-      client: logs,
-      logGroups: environment.config.logGroups,
-      needles: detector.catalogue.needles,
-      budget: { deadline: () => deadline, now: () => Date.now() },
-    }),
+  telemetryFor,
   logger,
-  metrics: { addMetric: (name, unit, value) => metrics.addMetric(name, unit === 'Count' ? MetricUnit.Count : MetricUnit.Milliseconds, value) },
+  metrics: jobMetrics,
   now: () => Date.now(),
   maxCatchUpRuns: environment.maxCatchUpRuns,
 });
 
-export const handler = middy(job)
+// A one-shot backfill (`aws lambda invoke --payload '{"backfill":{"days":30}}'`) goes to the
+// backfill job; scheduled events to the detect job.
+const backfillJob = createBackfillJob({ detector, store, telemetryFor, logger, metrics: jobMetrics, now: () => Date.now() });
+
+export const handler = middy(createInvocationHandler({ detect: job, backfill: backfillJob }))
   .use(injectLambdaContext(logger))
   .use(logMetrics(metrics, { captureColdStartMetric: true }));

@@ -40,6 +40,10 @@ export interface UserBaseline {
   user: string;
   /** Start (ms) of every bucket seen within memory, ascending, without duplicates. */
   buckets: number[];
+  /** Hosts it called from, sorted; at most 20 (the store caps them), kept while the baseline lives; absent in older state. */
+  hosts?: string[];
+  /** Processes (executable, else name) that called, sorted; capped and kept like `hosts`. */
+  processes?: string[];
 }
 
 export interface ModelState {
@@ -55,6 +59,9 @@ export interface BaselineUpdate {
   add: number[];
   /** Buckets older than this (ms) are out of memory. */
   forgetBefore: number;
+  /** Hosts and processes seen in the new buckets, for `imds-watch baseline` (a capped set; idempotent). */
+  hosts?: string[];
+  processes?: string[];
 }
 
 export type AnomalyStatus = 'pending' | 'publishing' | 'published' | 'excepted' | 'suppressed' | 'expired';
@@ -125,6 +132,17 @@ export interface BaselineStore {
   addRepeat(alertId: string, repeatId: string): Promise<void>;
   getHealth(): Promise<HealthState>;
   putHealth(state: HealthState): Promise<void>;
+  // --- backfill (src/run/backfill.ts): its progress, so that an interrupted backfill resumes ---
+  /** The latest backfill's progress, if one was ever started. */
+  getBackfill(): Promise<BackfillProgress | undefined>;
+  /** Creates or replaces the backfill progress (a new backfill, a restart, a wider target). */
+  putBackfill(progress: BackfillProgress): Promise<void>;
+  /**
+   * Moves `doneUntil` of the backfill that `startedBy` started forward (never back). Returns false
+   * when the stored progress belongs to another backfill (restarted elsewhere): the caller stops.
+   */
+  advanceBackfill(startedBy: string, doneUntil: number, updatedAt: number): Promise<boolean>;
+  // --- end backfill ---
   /** Requests made so far, by operation, for the run summary. */
   requestCounts(): Record<string, number>;
 }
@@ -155,6 +173,24 @@ export interface HealthCondition {
   since: number;
   detail: string;
   noticeId: string;
+}
+
+/**
+ * Progress of a backfill (`imds-watch backfill`, or the one-shot invocation of the function): the
+ * learn-only runs that build the baselines from history. One item; a resumed backfill continues it.
+ */
+export interface BackfillProgress {
+  /** History from here (ms)... */
+  from: number;
+  /** ...to here (ms): learned by windows that end in (from, to]. */
+  to: number;
+  /** Every window ending at or before this is learned (ms); `from` before the first run. */
+  doneUntil: number;
+  /** When it was started (ms, wall clock) and last advanced. */
+  startedAt: number;
+  updatedAt: number;
+  /** The invocation or CLI process that started it: advances are conditional on it. */
+  startedBy: string;
 }
 
 export interface HealthState {

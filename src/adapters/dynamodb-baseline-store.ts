@@ -8,7 +8,9 @@
 //                                      the run time of the latest completed run; only moves forward.
 //   pk="USER#<user>"    sk="BASELINE"  one Number Set per UTC day, named d<YYYYMMDD>, holding the
 //                                      starts (minutes since the epoch) of the buckets the user was
-//                                      seen in that day; lastBucket (N, ms); expiresAt (TTL, s).
+//                                      seen in that day; lastBucket (N, ms); expiresAt (TTL, s);
+//                                      hosts, processes (String Sets, at most MAX_SEEN_VALUES
+//                                      each): where and what called, for `imds-watch baseline`.
 //   pk="ANOMALY#<id>"   sk="ANOMALY"   every AnomalyRecord field; while pending or publishing also
 //                                      gsi1pk="PENDING", gsi1sk="<bucketStart, 15 digits>#<id>"
 //                                      (the sparse `pending` index); expiresAt = bucketStart + memory.
@@ -16,12 +18,20 @@
 //   pk="EXCEPTION"      sk="<id>"      a run-time exception (StoredException); expiresAt = expires + 30 d.
 //   pk="USER#<user>"    sk="ALERT"     the user's latest alert (UserAlertPointer), for suppression.
 //   pk="MODEL"          sk="HEALTH"    HealthState: lastEventsAt and the open conditions.
+//   pk="MODEL"          sk="BACKFILL"  BackfillProgress (from, to, doneUntil, startedAt, updatedAt,
+//                                      startedBy): the latest backfill, so that it resumes. doneUntil
+//                                      only moves forward, and only for the backfill that started it.
 //
 // Why day sets: `ADD d20240131 :buckets` is atomic and idempotent, so the three overlapping runs
 // that see each bucket, Lambda retries and concurrent runs all count a bucket once, with one
 // UpdateItem per active user and no read first. Forgetting is `REMOVE` of whole days, which needs
 // no read either. Requests per run therefore grow with distinct users, never with events or with
 // how often a bucket is seen again.
+//
+// hosts and processes ride on the same UpdateItem (`ADD #hosts :h, #processes :p`), so they cost no request and are
+// idempotent too. They are only added with new buckets, and capped from what getBaselines last
+// read: the cap is soft (two store instances writing at once may each add up to it), and the sets
+// are not aged out day by day like the buckets, only with the whole item (TTL).
 //
 // Known race: `SET lastBucket, expiresAt` takes the newest bucket of *this* update; a concurrent
 // run over an older window can set them back by at most its look-back. expiresAt carries a one
@@ -50,6 +60,7 @@ import { StoreError } from '../errors.js';
 import type {
   AnomalyRecord,
   AnomalyStatus,
+  BackfillProgress,
   BaselineStore,
   BaselineUpdate,
   HealthState,
@@ -88,11 +99,16 @@ const BATCH_GET_LIMIT = 100;
 /** Added to every TTL so the lastBucket race (see header) cannot expire live data. */
 const TTL_GRACE_MS = DAY_MS;
 const DAY_ATTRIBUTE = /^d\d{8}$/;
+/** At most this many hosts, and this many processes, are kept per user. */
+export const MAX_SEEN_VALUES = 20;
+/** Longer host or process names are cut to this many characters. */
+const MAX_SEEN_VALUE_CHARS = 256;
 
 const MODEL_KEY = { pk: 'MODEL', sk: 'STATE' } as const;
 const userKey = (user: string) => ({ pk: `USER#${user}`, sk: 'BASELINE' });
 const anomalyKey = (id: string) => ({ pk: `ANOMALY#${id}`, sk: 'ANOMALY' });
 const HEALTH_KEY = { pk: 'MODEL', sk: 'HEALTH' } as const;
+const BACKFILL_KEY = { pk: 'MODEL', sk: 'BACKFILL' } as const;
 const exceptionKey = (id: string) => ({ pk: 'EXCEPTION', sk: id });
 const pointerKey = (user: string) => ({ pk: `USER#${user}`, sk: 'ALERT' });
 /** Expired exceptions stay listable this long before TTL removes them. */
@@ -108,6 +124,15 @@ const exceptionItemSchema = z.object({
   expires: z.string().optional(),
   createdBy: z.string(),
   createdAt: z.number(),
+});
+
+const backfillItemSchema = z.object({
+  from: z.number(),
+  to: z.number(),
+  doneUntil: z.number(),
+  startedAt: z.number(),
+  updatedAt: z.number(),
+  startedBy: z.string(),
 });
 
 const healthItemSchema = z.object({
@@ -166,6 +191,8 @@ export class DynamoDbBaselineStore implements BaselineStore {
    * ones even when they are older than the window it would otherwise look at.
    */
   private readonly knownDays = new Map<string, Set<string>>();
+  /** Hosts and processes each user's item had when getBaselines last read it: for the cap. */
+  private readonly knownSeen = new Map<string, { hosts: Set<string>; processes: Set<string> }>();
 
   public constructor(options: DynamoDbBaselineStoreOptions) {
     if (!(options.memoryMs > 0)) throw new RangeError(`memoryMs must be positive, got ${options.memoryMs}`);
@@ -227,7 +254,10 @@ export class DynamoDbBaselineStore implements BaselineStore {
     const items = await this.batchGet([...new Set(users)].map((user) => marshall(userKey(user))));
     const result = new Map<string, UserBaseline>();
     // Users without an item have nothing to forget (until learn writes one).
-    for (const user of users) this.knownDays.set(user, new Set());
+    for (const user of users) {
+      this.knownDays.set(user, new Set());
+      this.knownSeen.set(user, { hosts: new Set(), processes: new Set() });
+    }
     for (const item of items) {
       const user = item['pk']?.S?.slice('USER#'.length);
       if (user === undefined) continue;
@@ -239,8 +269,17 @@ export class DynamoDbBaselineStore implements BaselineStore {
         for (const minutes of value.NS) buckets.add(Number(minutes) * MINUTE_MS);
       }
       this.knownDays.set(user, days);
+      const hosts = [...(item['hosts']?.SS ?? [])].sort();
+      const processes = [...(item['processes']?.SS ?? [])].sort();
+      this.knownSeen.set(user, { hosts: new Set(hosts), processes: new Set(processes) });
       // Everything stored is returned: the model itself ignores what is out of memory.
-      if (buckets.size > 0) result.set(user, { user, buckets: [...buckets].sort((a, b) => a - b) });
+      if (buckets.size > 0)
+        result.set(user, {
+          user,
+          buckets: [...buckets].sort((a, b) => a - b),
+          ...(hosts.length > 0 ? { hosts } : {}),
+          ...(processes.length > 0 ? { processes } : {}),
+        });
     }
     return result;
   }
@@ -319,8 +358,10 @@ export class DynamoDbBaselineStore implements BaselineStore {
           TableName: this.tableName,
           Key: marshall(anomalyKey(id)),
           UpdateExpression: 'SET #s = :publishing, claimedBy = :run, claimedAt = :now',
-          // A missing item fails the condition too, so claim never creates records.
-          ConditionExpression: '#s = :pending OR (#s = :publishing AND claimedAt < :stale)',
+          // A missing item fails the condition too, so claim never creates records. The run's own
+          // claim counts as claimable: an SDK retry after a lost answer, or Lambda's redelivery of the
+          // same event (same request id, same run id), must not take it for a concurrent run's.
+          ConditionExpression: '#s = :pending OR (#s = :publishing AND (claimedAt < :stale OR claimedBy = :run))',
           ExpressionAttributeNames: { '#s': 'status' },
           ExpressionAttributeValues: marshall({
             ':publishing': 'publishing',
@@ -483,6 +524,43 @@ export class DynamoDbBaselineStore implements BaselineStore {
     );
   }
 
+  // --- backfill progress (src/run/backfill.ts) ---
+
+  public async getBackfill(): Promise<BackfillProgress | undefined> {
+    const out = await this.send('GetItem', new GetItemCommand({ TableName: this.tableName, Key: marshall(BACKFILL_KEY), ConsistentRead: true }));
+    if (!out.Item) return undefined;
+    const parsed = backfillItemSchema.safeParse(unmarshall(out.Item));
+    if (!parsed.success) throw new StoreError('malformed backfill item', { cause: parsed.error });
+    return parsed.data;
+  }
+
+  public async putBackfill(progress: BackfillProgress): Promise<void> {
+    const { from, to, doneUntil, startedAt, updatedAt, startedBy } = progress;
+    await this.send(
+      'PutItem',
+      new PutItemCommand({ TableName: this.tableName, Item: marshall({ ...BACKFILL_KEY, from, to, doneUntil, startedAt, updatedAt, startedBy }) }),
+    );
+  }
+
+  public async advanceBackfill(startedBy: string, doneUntil: number, updatedAt: number): Promise<boolean> {
+    const moved = await this.sendConditional(
+      'UpdateItem',
+      new UpdateItemCommand({
+        TableName: this.tableName,
+        Key: marshall(BACKFILL_KEY),
+        UpdateExpression: 'SET doneUntil = :d, updatedAt = :u',
+        ConditionExpression: 'startedBy = :s AND doneUntil < :d',
+        ExpressionAttributeValues: marshall({ ':d': doneUntil, ':u': updatedAt, ':s': startedBy }),
+      }),
+    );
+    if (moved) return true;
+    // Either the same backfill is already further (a concurrent twin: fine), or another one
+    // replaced it (or the item is gone): that one is the caller's answer.
+    return (await this.getBackfill())?.startedBy === startedBy;
+  }
+
+  // --- end backfill progress ---
+
   private async queryPartition(pk: string): Promise<Item[]> {
     const items: Item[] = [];
     let startKey: Item | undefined;
@@ -533,12 +611,26 @@ export class DynamoDbBaselineStore implements BaselineStore {
     const remove = new Set([...this.daysBefore(forgetBefore), ...knownStale]);
 
     const values: Item = {};
+    const names: Record<string, string> = {};
     const clauses: string[] = [];
+    const seen = this.knownSeen.get(user);
+    const hostAdds = addBudget(update.hosts, seen?.hosts);
+    const processAdds = addBudget(update.processes, seen?.processes);
     if (addByDay.size > 0) {
       const adds = [...addByDay].map(([day, minutes], i) => {
         values[`:a${i}`] = { NS: [...minutes].map(String) };
         return `${day} :a${i}`;
       });
+      if (hostAdds.length > 0) {
+        values[':h'] = { SS: hostAdds };
+        names['#hosts'] = 'hosts';
+        adds.push('#hosts :h');
+      }
+      if (processAdds.length > 0) {
+        values[':p'] = { SS: processAdds };
+        names['#processes'] = 'processes';
+        adds.push('#processes :p');
+      }
       clauses.push(`ADD ${adds.join(', ')}`);
     }
     if (newest !== undefined) {
@@ -555,7 +647,7 @@ export class DynamoDbBaselineStore implements BaselineStore {
         Key: marshall(userKey(user)),
         UpdateExpression: clauses.join(' '),
         ...(newest !== undefined
-          ? { ExpressionAttributeNames: { '#ttl': TTL_ATTRIBUTE } }
+          ? { ExpressionAttributeNames: { ...names, '#ttl': TTL_ATTRIBUTE } }
           : { ConditionExpression: 'attribute_exists(pk)' }),
         ...(Object.keys(values).length > 0 ? { ExpressionAttributeValues: values } : {}),
       }),
@@ -567,6 +659,10 @@ export class DynamoDbBaselineStore implements BaselineStore {
       }
       for (const day of remove) known.delete(day);
       for (const day of addByDay.keys()) known.add(day);
+    }
+    if (seen !== undefined && newest !== undefined) {
+      for (const host of hostAdds) seen.hosts.add(host);
+      for (const process of processAdds) seen.processes.add(process);
     }
   }
 
@@ -648,7 +744,7 @@ export class DynamoDbBaselineStore implements BaselineStore {
   }
 }
 
-/** Joins updates of the same user (union of buckets, earliest cut-off) so each costs one write. */
+/** Joins updates of the same user (union of buckets, hosts and processes, earliest cut-off) so each costs one write. */
 function mergeByUser(updates: readonly BaselineUpdate[]): Map<string, BaselineUpdate> {
   const merged = new Map<string, BaselineUpdate>();
   for (const update of updates) {
@@ -656,15 +752,33 @@ function mergeByUser(updates: readonly BaselineUpdate[]): Map<string, BaselineUp
     merged.set(
       update.user,
       previous === undefined
-        ? { user: update.user, add: [...update.add], forgetBefore: update.forgetBefore }
+        ? { ...update, add: [...update.add] }
         : {
             user: update.user,
             add: [...previous.add, ...update.add],
             forgetBefore: Math.min(previous.forgetBefore, update.forgetBefore),
+            hosts: [...(previous.hosts ?? []), ...(update.hosts ?? [])],
+            processes: [...(previous.processes ?? []), ...(update.processes ?? [])],
           },
     );
   }
   return merged;
+}
+
+/**
+ * The values to ADD to a capped string set: distinct, non-empty, cut to MAX_SEEN_VALUE_CHARS, not
+ * known already, and no more than the room left under MAX_SEEN_VALUES (sorted, so the choice is stable).
+ */
+function addBudget(values: readonly string[] | undefined, known: ReadonlySet<string> | undefined): string[] {
+  if (values === undefined || values.length === 0) return [];
+  const room = MAX_SEEN_VALUES - (known?.size ?? 0);
+  if (room <= 0) return [];
+  const fresh = new Set<string>();
+  for (const value of values) {
+    const cut = value.length > MAX_SEEN_VALUE_CHARS ? value.slice(0, MAX_SEEN_VALUE_CHARS) : value;
+    if (cut.length > 0 && !known?.has(cut)) fresh.add(cut);
+  }
+  return [...fresh].sort().slice(0, room);
 }
 
 function toAnomalyRecord(item: Item): AnomalyRecord {

@@ -198,8 +198,9 @@ export async function runDetection(detector: Detector, ports: RunPorts, runTime:
   const waiting: AnomalyRecord[] = [];
   for (const record of await store.listPending()) {
     // Pending anomalies stay publishable while inside the look-back (as Elastic's rule does);
-    // one found by this very run is published now even if its bucket is older (a late event).
-    if (record.bucketStart < window.start && record.detectedAt < runTime) {
+    // one found by this very run is published now even if its bucket is older (a late event), and
+    // stays publishable by the next run, so that one failed publication does not expire it.
+    if (record.bucketStart < window.start && record.detectedAt < runTime - config.bucketMs) {
       await store.markExpired(record.id);
       summary.anomalies.expired++;
     } else waiting.push(record);
@@ -210,7 +211,15 @@ export async function runDetection(detector: Detector, ports: RunPorts, runTime:
   const heldBack = ranked.slice(config.maxAlertsPerRun);
   const claimTimeout = options.claimTimeoutMs ?? 15 * 60_000;
   const now = ports.now();
-  const claimed = new Set(await store.claim(selected.map((r) => r.id), options.runId, now, now - claimTimeout));
+  let claimed: Set<string>;
+  try {
+    claimed = new Set(await store.claim(selected.map((r) => r.id), options.runId, now, now - claimTimeout));
+  } catch (error) {
+    // Claims made before the failure would hold their anomalies until they go stale, past the
+    // look-back of one found late: give them back (release moves only this run's own claims).
+    for (const record of selected) await store.release(record.id, options.runId).catch(() => undefined);
+    throw error;
+  }
   const toPublish = selected.filter((r) => claimed.has(r.id));
   let accepted = new Set<string>();
   try {
@@ -258,20 +267,34 @@ async function livePointers(store: BaselineStore, users: readonly string[]): Pro
   return pointers;
 }
 
-/** New buckets per user; users whose buckets are all known already need no write. */
+/**
+ * New buckets per user, with the hosts and processes of those buckets (kept for `imds-watch
+ * baseline`); users whose buckets are all known already need no write.
+ */
 function learningUpdates(
   activities: readonly BucketActivity[],
   baselines: Map<string, { buckets: number[] }>,
   forgetBefore: number,
 ): BaselineUpdate[] {
-  const add = new Map<string, Set<number>>();
+  const add = new Map<string, { buckets: Set<number>; hosts: Set<string>; processes: Set<string> }>();
   for (const a of activities) {
     if (baselines.get(a.user)?.buckets.includes(a.bucketStart)) continue;
-    const set = add.get(a.user) ?? new Set<number>();
-    set.add(a.bucketStart);
-    add.set(a.user, set);
+    const entry = add.get(a.user) ?? { buckets: new Set<number>(), hosts: new Set<string>(), processes: new Set<string>() };
+    entry.buckets.add(a.bucketStart);
+    for (const host of a.hosts.keys()) entry.hosts.add(host);
+    for (const p of a.processes.values()) {
+      const process = p.executable ?? p.name;
+      if (process !== undefined) entry.processes.add(process);
+    }
+    add.set(a.user, entry);
   }
-  return [...add].map(([user, buckets]) => ({ user, add: [...buckets].sort((x, y) => x - y), forgetBefore }));
+  return [...add].map(([user, e]) => ({
+    user,
+    add: [...e.buckets].sort((x, y) => x - y),
+    forgetBefore,
+    hosts: [...e.hosts].sort(),
+    processes: [...e.processes].sort(),
+  }));
 }
 
 /** The most regular caller among this run's users, for comparison in explanations. */

@@ -227,6 +227,29 @@ describe('DynamoDbBaselineStore learning', () => {
     expect((await store.getBaselines([user])).get(user)?.buckets).toEqual([T0, T0 + BUCKET]);
   });
 
+  it('keeps the hosts and processes seen with new buckets, each once, at most 20 of each, in the same write', async () => {
+    // Prepare
+    const store = newStore();
+    const user = unique('user');
+    const first = { user, add: [T0], forgetBefore: T0 - MEMORY, hosts: ['h1', 'h2'], processes: ['/usr/bin/curl'] };
+    const manyHosts = Array.from({ length: 30 }, (_, i) => `host-${String(i).padStart(2, '0')}`);
+
+    // Act: the same update twice (a retry), then a run from 30 hosts after a read
+    await store.learn([first]);
+    await store.learn([first]);
+    await store.getBaselines([user]);
+    await store.learn([{ user, add: [T0 + BUCKET], forgetBefore: T0 - MEMORY, hosts: manyHosts, processes: ['/usr/bin/curl', 'python3'] }]);
+
+    // Assess
+    expect(store.requestCounts()).toEqual({ UpdateItem: 3, BatchGetItem: 1 });
+    const baseline = (await newStore().getBaselines([user])).get(user);
+    expect(baseline?.buckets).toEqual([T0, T0 + BUCKET]);
+    expect(baseline?.hosts).toHaveLength(20);
+    expect(baseline?.hosts).toEqual(expect.arrayContaining(['h1', 'h2', 'host-00', 'host-17']));
+    expect(baseline?.hosts).not.toContain('host-18');
+    expect(baseline?.processes).toEqual(['/usr/bin/curl', 'python3']);
+  });
+
   it('rejects a bucket start that is not on a bucket boundary', async () => {
     // Prepare
     const store = newStore();
@@ -609,3 +632,63 @@ describe('DynamoDbBaselineStore operator state', () => {
     expect(await store.getHealth()).toEqual(state);
   });
 });
+
+// --- backfill progress (src/run/backfill.ts) ---
+describe('DynamoDbBaselineStore backfill progress', () => {
+  let own: EmbeddedDynamo;
+  let store: DynamoDbBaselineStore;
+  const progress = { from: T0, to: T0 + DAY, doneUntil: T0, startedAt: 1_000, updatedAt: 1_000, startedBy: 'run-a' };
+
+  beforeAll(async () => {
+    own = await startEmbeddedDynamo({ tableName: TABLE });
+    store = new DynamoDbBaselineStore({ client: own.client, tableName: TABLE, memoryMs: MEMORY, bucketMs: BUCKET });
+  });
+
+  afterAll(async () => {
+    await own.close();
+  });
+
+  it('has no backfill progress before the first backfill, then keeps what was put', async () => {
+    // Prepare
+    const before = await store.getBackfill();
+    // Act
+    await store.putBackfill(progress);
+    // Assess
+    expect(before).toBeUndefined();
+    expect(await store.getBackfill()).toEqual(progress);
+  });
+
+  it('moves doneUntil forward only, and only for the backfill that started it', async () => {
+    // Prepare
+    await store.putBackfill(progress);
+    // Act
+    const forward = await store.advanceBackfill('run-a', T0 + HOUR, 2_000);
+    const back = await store.advanceBackfill('run-a', T0 + BUCKET, 3_000);
+    const stranger = await store.advanceBackfill('run-b', T0 + 2 * HOUR, 4_000);
+    // Assess: going back is no failure (a twin of the same backfill is ahead), a stranger's is
+    expect([forward, back, stranger]).toEqual([true, true, false]);
+    expect(await store.getBackfill()).toEqual({ ...progress, doneUntil: T0 + HOUR, updatedAt: 2_000 });
+  });
+
+  it('lets a restart replace the progress, after which the old backfill can no longer advance it', async () => {
+    // Prepare
+    await store.putBackfill(progress);
+    // Act
+    await store.putBackfill({ ...progress, startedBy: 'run-c', startedAt: 5_000, updatedAt: 5_000 });
+    const old = await store.advanceBackfill('run-a', T0 + HOUR, 6_000);
+    // Assess
+    expect(old).toBe(false);
+    expect(await store.getBackfill()).toMatchObject({ startedBy: 'run-c', doneUntil: T0 });
+  });
+
+  it('leaves the model state and its checkpoint alone', async () => {
+    // Prepare
+    await store.advanceCheckpoint(T0 + BUCKET);
+    // Act
+    await store.putBackfill({ ...progress, startedBy: 'run-d' });
+    await store.advanceBackfill('run-d', T0 + 3 * HOUR, 7_000);
+    // Assess
+    expect(await store.getModelState()).toEqual({ checkpoint: T0 + BUCKET });
+  });
+});
+// --- end backfill progress ---
