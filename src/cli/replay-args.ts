@@ -9,10 +9,12 @@ export interface ReplayArgs {
   config?: string;
   state?: string;
   out?: string;
+  /** Write a self-contained HTML report of the replay here. */
+  report?: string;
   help: boolean;
 }
 
-const SINGLE = new Set(['--from', '--to', '--config', '--state', '--out']);
+const SINGLE = new Set(['--from', '--to', '--config', '--state', '--out', '--report']);
 
 const parseTime = (flag: string, value: string): number => {
   const ms = /^\d{4}-\d{2}-\d{2}/.test(value) ? Date.parse(value) : Number.NaN;
@@ -46,10 +48,12 @@ export function parseReplayArgs(argv: readonly string[]): ReplayArgs {
   if (single['--config'] !== undefined) args.config = single['--config'];
   if (single['--state'] !== undefined) args.state = single['--state'];
   if (single['--out'] !== undefined) args.out = single['--out'];
+  if (single['--report'] !== undefined) args.report = single['--report'];
   return args;
 }
 
 export const REPLAY_HELP = `Usage: imds-watch replay [--input FILE...] [--from ISO] [--to ISO] [--config FILE] [--state DIR] [--out FILE]
+                         [--report FILE.html]
 
 Simulates the schedule over recorded telemetry: a run at every 15-minute boundary in (from, to],
 each over [t-45m, t), each seeing only events whose ingestionTime (else timestamp) is <= t.
@@ -60,5 +64,7 @@ each over [t-45m, t), each seeing only events whose ingestionTime (else timestam
   --config FILE    JSON configuration (anomalyThreshold, learningPeriod, exceptions, ...).
   --state DIR      keep the embedded DynamoDB on disk, so that a later replay continues its baselines.
   --out FILE       where to write alerts and notices, one JSON line each. Default: stdout.
+  --report FILE    also write a self-contained HTML page: a timeline per user of the buckets seen,
+                   their scores, anomalies and alerts (the 200 most interesting users).
 
 Run summaries go to stderr. Exit 0 on success, 2 on bad usage or unreadable input.`;

@@ -1,12 +1,16 @@
 // imds-watch replay: argv --> (replay) --> alerts on stdout or --out, summaries on stderr
 
-import { createWriteStream } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { constants, createWriteStream } from 'node:fs';
+import { access, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import type { Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { defaultDetectorConfig, parseDetectorConfig, type DetectorConfig } from '../config/detector-config.js';
 import { ConfigError, InputError } from '../errors.js';
+import { unusualLinuxUserImdsRule } from '../detections/credential_access_unusual_linux_user_imds.js';
 import { loadReplayInput, replay } from '../replay/replay.js';
+import { createReportCollector } from '../report/collect-report.js';
+import { renderReplayReport } from '../report/replay-report.js';
 import { ensureSampleTelemetry } from '../simulator/sample.js';
 import { parseReplayArgs, REPLAY_HELP } from './replay-args.js';
 import { summaryTable } from './summary-table.js';
@@ -57,6 +61,23 @@ export async function replayCommand(argv: readonly string[], io: CommandIo): Pro
   to ??= Number.isFinite(last) ? Math.ceil(last / config.bucketMs) * config.bucketMs + config.bucketMs : undefined;
   if (from === undefined || to === undefined) throw new InputError('the input holds no usable events; give --from and --to to replay an empty span');
 
+  // --report: fail before the replay, not after it, when the page cannot be written.
+  if (args.report) {
+    const dir = path.dirname(path.resolve(args.report));
+    await access(dir, constants.W_OK).catch((error: unknown) => {
+      throw new InputError(`cannot write report ${args.report}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`, { cause: error });
+    });
+  }
+  const report = args.report
+    ? createReportCollector({
+        ruleId: unusualLinuxUserImdsRule.id,
+        threshold: config.anomalyThreshold,
+        bucketMs: config.bucketMs,
+        memoryMs: config.memoryMs,
+        learningPeriodMs: config.learningPeriodMs,
+      })
+    : undefined;
+
   const out = args.out ? createWriteStream(args.out) : io.stdout;
   const tty = io.stderr.isTTY === true;
   let lastDraw = 0;
@@ -67,6 +88,7 @@ export async function replayCommand(argv: readonly string[], io: CommandIo): Pro
     config,
     ...(args.state ? { stateDir: args.state } : {}),
     out,
+    ...(report ? { onScore: (scored) => report.onScore(scored) } : {}),
     onRun: (summary, index, total) => {
       if (!tty) {
         io.stderr.write(`${JSON.stringify({ type: 'run-summary', ...summary })}\n`);
@@ -84,6 +106,28 @@ export async function replayCommand(argv: readonly string[], io: CommandIo): Pro
   if (args.out) {
     out.end();
     await finished(out);
+  }
+  if (args.report && report) {
+    const data = report.build({
+      from,
+      to,
+      runs: result.runs,
+      ...(result.learningUntil === undefined ? {} : { learningUntil: result.learningUntil }),
+      eventsLoaded: result.totals.eventsLoaded,
+      eventsRead: result.totals.eventsRead,
+      observations: result.totals.observations,
+      anomalies: result.totals.anomalies,
+      alerts: result.totals.alerts,
+      inputs,
+    });
+    try {
+      await writeFile(args.report, renderReplayReport(data));
+    } catch (error) {
+      throw new InputError(`cannot write report ${args.report}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`, { cause: error });
+    }
+    // Before the summary, which stays the last line; a JSON line like the others when not on a terminal.
+    if (tty) io.stderr.write(`\r\u001b[2Kreport written to ${args.report} (${data.users.length} users)\n`);
+    else io.stderr.write(`${JSON.stringify({ type: 'replay-report', path: args.report, users: data.users.length })}\n`);
   }
   if (tty) io.stderr.write(`\r\u001b[2K\n${summaryTable(result.runs, result.totals)}\n`);
   else io.stderr.write(`${JSON.stringify({ type: 'replay-summary', runs: result.runs, ...result.totals })}\n`);

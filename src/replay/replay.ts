@@ -11,7 +11,7 @@ import { startEmbeddedDynamo } from '../adapters/embedded-dynalite.js';
 import { NdjsonAlertSink } from '../adapters/ndjson-alert-sink.js';
 import { ReplayTelemetrySource } from '../adapters/replay-telemetry-source.js';
 import { InputError } from '../errors.js';
-import { createDetector } from '../run/run-detection.js';
+import { createDetector, type RunOptions } from '../run/run-detection.js';
 import { runScheduled } from '../run/run-scheduled.js';
 import type { RunSummary } from '../run/run-summary.js';
 import { mergeSkips, type LogEvent, type SkipCounts } from '../telemetry/log-event.js';
@@ -56,11 +56,15 @@ export interface ReplayOptions {
   stateDir?: string;
   out: Writable;
   onRun?: (summary: RunSummary, index: number, total: number) => void;
+  /** Called for every (bucket, user) scored (the replay report's timelines). */
+  onScore?: RunOptions['onScore'];
 }
 
 export interface ReplayResult {
   runs: number;
   totals: ReplayTotals;
+  /** End of the model's learning period (ms), as the store had it at the end; undefined without runs. */
+  learningUntil?: number;
 }
 
 export interface ReplayTotals {
@@ -117,6 +121,7 @@ export async function replay(options: ReplayOptions): Promise<ReplayResult> {
     notices: 0,
     storeRequests: 0,
   };
+  let learningUntil: number | undefined;
   try {
     for (const [index, t] of times.entries()) {
       let clock = t;
@@ -124,6 +129,7 @@ export async function replay(options: ReplayOptions): Promise<ReplayResult> {
       const result = await runScheduled(detector, { telemetry, store, alerts: sink, now: () => clock++ }, t, {
         runId: 'replay',
         maxCatchUpRuns: 1,
+        ...(options.onScore ? { onScore: options.onScore } : {}),
       });
       const summary = result.summaries[0];
       if (!summary) continue;
@@ -146,8 +152,10 @@ export async function replay(options: ReplayOptions): Promise<ReplayResult> {
       const body = JSON.parse(m.body) as { anomaly: { score: number; bucket_start: string } };
       totals.alerts.push({ id: m.id, user: m.attributes.user ?? '', host: m.attributes.host ?? '', score: body.anomaly.score, bucketStart: body.anomaly.bucket_start });
     }
+    const { observedSince } = await store.getModelState();
+    if (observedSince !== undefined) learningUntil = observedSince + config.learningPeriodMs;
   } finally {
     await dynamo.close();
   }
-  return { runs: times.length, totals };
+  return { runs: times.length, totals, ...(learningUntil === undefined ? {} : { learningUntil }) };
 }
