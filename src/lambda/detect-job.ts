@@ -120,6 +120,15 @@ export function createDetectJob(deps: DetectJobDeps): (event: DetectEvent | unde
     const missing = [...(telemetry.missingLogGroups ?? [])];
     metrics.addMetric('MissingLogGroups', 'Count', missing.length);
     if (missing.length > 0) logger.warn('log groups not found', { missingLogGroups: missing });
+    // The health alarm's metric: conditions open after this invocation, including those kept open
+    // quietly (result.health lists only the notices published now). One more GetItem; if it fails,
+    // the runs are done all the same and the alarm goes on from its last data point.
+    metrics.addMetric('HealthNotices', 'Count', result.health.length);
+    try {
+      metrics.addMetric('HealthConditionsOpen', 'Count', Object.keys((await deps.store.getHealth()).open).length);
+    } catch (error) {
+      logger.warn('health state not read: HealthConditionsOpen not emitted', { error: error instanceof Error ? error.message : String(error) });
+    }
 
     return {
       runTime: new Date(result.runTime).toISOString(),

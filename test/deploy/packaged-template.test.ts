@@ -141,6 +141,23 @@ function alarmOn(template: Template, namespace: string, metric: string): Resourc
   return found[0] as Resource;
 }
 
+/**
+ * A Fn::Sub template string with its variables replaced as CloudFormation would; a variable not in
+ * `values` fails the test (an unresolved framework variable, or a reference to a missing resource).
+ */
+function substitute(template: string, values: Record<string, string>): string {
+  return template.replace(/\$\{(?!!)([^}]*)\}/g, (_, name: string) => {
+    const value = values[name];
+    if (value === undefined) throw new Error(`unexpected Fn::Sub variable \${${name}}`);
+    return value;
+  });
+}
+
+interface DashboardWidget {
+  type: string;
+  properties: { title?: string; region?: string; metrics?: Json[][]; alarms?: string[]; query?: string };
+}
+
 // --- zip ---------------------------------------------------------------------------------------
 
 interface ZipEntry {
@@ -430,6 +447,84 @@ describe('the service packaged with no parameters', () => {
     expect(alarmOn(template, 'ImdsWatch', 'UncoveredGapMs').Properties).toMatchObject({ Threshold: 0, ComparisonOperator: 'GreaterThanThreshold' });
     alarmOn(template, 'ImdsWatch', 'MissingLogGroups');
     for (const alarm of alarms(template)) expect(alarm.Properties['AlarmActions']).toEqual([{ Ref: 'AlertTopic' }]);
+  });
+
+  it('alarms once while a health condition is open, to the topic, and returns to OK when none is', () => {
+    // Prepare
+    const health = alarmOn(template, 'ImdsWatch', 'HealthConditionsOpen').Properties;
+
+    // Assess
+    expect(health).toMatchObject({
+      AlarmName: 'imds-watch-ci-health',
+      Dimensions: [{ Name: 'service', Value: 'imds-watch-ci' }],
+      Statistic: 'Maximum',
+      Period: 900,
+      EvaluationPeriods: 1,
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      TreatMissingData: 'notBreaching',
+      AlarmActions: [{ Ref: 'AlertTopic' }],
+      OKActions: [{ Ref: 'AlertTopic' }],
+    });
+  });
+
+  it('has a dashboard whose body is valid JSON charting runs, telemetry, anomalies, alerts, lag, errors, health and requests', async () => {
+    // Prepare
+    const [dashboardId, dashboard] = onlyResource(template, 'AWS::CloudWatch::Dashboard');
+    const body = (dashboard.Properties['DashboardBody'] as JsonObject)['Fn::Sub'];
+    const functionName = String(detectFunction(template).Properties['FunctionName']);
+    const alarmArns = Object.fromEntries(
+      resourcesOf(template, 'AWS::CloudWatch::Alarm').map(([id, a]) => [
+        `${id}.Arn`,
+        `arn:aws:cloudwatch:us-east-1:123456789012:alarm:${String(a.Properties['AlarmName'])}`,
+      ]),
+    );
+    const values = {
+      'AWS::Region': 'us-east-1',
+      'AWS::Partition': 'aws',
+      'AWS::AccountId': '123456789012',
+      DetectLambdaFunction: functionName,
+      ...alarmArns,
+    };
+    const detectJobSource = await readFile(join(ROOT, 'src', 'lambda', 'detect-job.ts'), 'utf8');
+
+    // Act
+    expect(typeof body, 'DashboardBody is one Fn::Sub string').toBe('string');
+    const parsed = JSON.parse(substitute(String(body), values)) as { widgets: DashboardWidget[] };
+    const metricWidgets = parsed.widgets.filter((w) => w.type === 'metric');
+    const charted = metricWidgets.flatMap((w) => (w.properties.metrics ?? []).map((m) => m.filter((part) => typeof part === 'string').join(' ')));
+    const alarmsShown = parsed.widgets.filter((w) => w.type === 'alarm').flatMap((w) => w.properties.alarms ?? []);
+
+    // Assess
+    expect(dashboardId).toBe('Dashboard');
+    expect(dashboard.Properties['DashboardName']).toBe('imds-watch-ci');
+    expect(functionName).toBe('imds-watch-ci-detect');
+    expect(String(body)).not.toMatch(/\$\{(self|sls|param|opt|env|file):/);
+    for (const widget of metricWidgets) expect(widget.properties.region, widget.properties.title).toBe('us-east-1');
+    const service = (metric: string): string => `ImdsWatch ${metric} service imds-watch-ci`;
+    const lambda = (metric: string): string => `AWS/Lambda ${metric} FunctionName ${functionName}`;
+    expect(charted).toEqual(
+      expect.arrayContaining([
+        lambda('Invocations'),
+        service('RunDurationMs'),
+        service('EventsRead'),
+        service('Observations'),
+        service('Anomalies'),
+        service('AlertsPublished'),
+        service('AlertsPending'),
+        service('IngestionLagMaxMs'),
+        lambda('Errors'),
+        lambda('Throttles'),
+        service('HealthConditionsOpen'),
+        service('StoreRequests'),
+        service('SnsRequests'),
+      ]),
+    );
+    // Every ImdsWatch metric charted is one the detect job emits (a typo would chart nothing).
+    for (const line of charted.filter((c) => c.startsWith('ImdsWatch '))) {
+      expect(detectJobSource, line).toContain(`'${line.split(' ')[1] ?? ''}'`);
+    }
+    expect([...alarmsShown].sort()).toEqual(Object.values(alarmArns).sort());
   });
 
   it('bundles the handler into one minified ESM file with its source map, no node_modules, and reports the size', async () => {

@@ -144,6 +144,33 @@ describe('detect job', () => {
     expect((await s.store.getModelState()).checkpoint).toBeUndefined();
   });
 
+  it('emits HealthConditionsOpen for the health alarm: 1 while no telemetry is read, 0 once data returns', async () => {
+    // Prepare: telemetry for the first hour, nothing for two hours, then telemetry again.
+    const events = [...regular('root', 'h1', T0, T0 + H, 5 * MINUTE), ...regular('root', 'h1', T0 + 3 * H, T0 + 4 * H, 5 * MINUTE)];
+    const s = await setup(events, { learningPeriod: '1h', noTelemetryAfter: '1h' });
+    const open: number[] = [];
+    const notices: number[] = [];
+    // Act: every scheduled invocation up to T0+3h15, the first run that reads the returned data.
+    for (let t = T0 + BUCKET; t <= T0 + 3 * H + BUCKET; t += BUCKET) {
+      await s.job(scheduled(t), context());
+      open.push(s.metrics.get('HealthConditionsOpen')?.at(-1) ?? Number.NaN);
+      notices.push(s.metrics.get('HealthNotices')?.at(-1) ?? Number.NaN);
+    }
+    // Assess: the run at 1h30 is the last to read events (its window starts at 0h45); no-telemetry
+    // opens an hour later, at 2h30, stays open quietly at 2h45 and 3h, and clears at 3h15.
+    const at = (t: number): number => (t - T0) / BUCKET - 1;
+    expect(open).toHaveLength(13);
+    expect(open.slice(0, at(T0 + 150 * MINUTE))).toEqual(Array(at(T0 + 150 * MINUTE)).fill(0));
+    expect(open.slice(at(T0 + 150 * MINUTE))).toEqual([1, 1, 1, 0]);
+    expect(notices.slice(at(T0 + 150 * MINUTE))).toEqual([1, 0, 0, 1]);
+    expect(notices.reduce((a, b) => a + b, 0)).toBe(2);
+    const health = s.sink.messages.filter((m) => m.attributes.kind === 'health-notice').map((m) => (JSON.parse(m.body) as { health: unknown }).health);
+    expect(health).toMatchObject([
+      { condition: 'no-telemetry', status: 'open' },
+      { condition: 'no-telemetry', status: 'cleared' },
+    ]);
+  });
+
   it('warns when ingestion lag approaches the 30 minutes of overlap', async () => {
     const late = ecsCall({ time: T0 + 50 * MINUTE, user: 'root', host: 'h1', ip: '169.254.169.254', lag: 26 * MINUTE });
     const s = await setup([late]);
