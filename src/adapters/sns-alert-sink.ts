@@ -27,7 +27,7 @@ import {
   type PublishBatchRequestEntry,
   type SNSClient,
 } from '@aws-sdk/client-sns';
-import { singleLine } from '../alerts/sanitize.js';
+import { jsonText, singleLine } from '../alerts/sanitize.js';
 import { AlertSinkError, ConfigError } from '../errors.js';
 import type { AlertSink, OutgoingMessage } from '../ports.js';
 
@@ -188,7 +188,7 @@ export function trimEvidence(
     const out: Record<string, unknown> = { ...record, evidence: evidence.slice(0, k) };
     delete out.evidence_truncated;
     if (total > 0) out.evidence_truncated = total;
-    return JSON.stringify(out);
+    return jsonText(out);
   };
   const fits = (k: number): string | undefined => {
     const text = keep(k);

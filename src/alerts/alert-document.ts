@@ -29,14 +29,51 @@ export type AlertDocument = Record<string, unknown> & { event: Record<string, un
 
 const iso = (ms: number): string => new Date(ms).toISOString();
 
-/** Arguments as evidence: secrets redacted, and bounded so one huge argv cannot fill an SNS message. */
+/**
+ * Host text in the document is bounded: a local user controls their own argv and executable path,
+ * and ten evidence events of 64 arguments of 1 KB would pass DynamoDB's 400 KB item limit, so the
+ * anomaly record could never be written and every run that read them would fail.
+ */
 const MAX_ARGS = 64;
 const MAX_ARG_CHARS = 1024;
+/** All the arguments of one process together. */
+const MAX_ARGS_TOTAL_CHARS = 8192;
+/** Process names, executables and URLs. */
+const MAX_TEXT_CHARS = 1024;
+const MAX_RELATED_HOSTS = 100;
+/** The whole document as JSON (UTF-8): well inside a DynamoDB item (400 KB) and an SNS message (256 KiB). */
+export const MAX_ALERT_DOCUMENT_BYTES = 192 * 1024;
+
+/** Cut to `max` characters with an ellipsis, never splitting a surrogate pair. */
+function clip(text: string, max = MAX_TEXT_CHARS): string {
+  if (text.length <= max) return text;
+  const end = /[\ud800-\udbff]/.test(text[max - 1] ?? '') ? max - 1 : max;
+  return `${text.slice(0, end)}…`;
+}
+
+/** Arguments as evidence: secrets redacted, each and all together bounded. */
 function evidenceArgs(args: readonly string[] | undefined): string[] | undefined {
-  const redacted = redactArgs(args?.slice(0, MAX_ARGS));
-  const bounded = redacted?.map((a) => (a.length > MAX_ARG_CHARS ? `${a.slice(0, MAX_ARG_CHARS)}…` : a));
-  if (bounded && args && args.length > MAX_ARGS) bounded.push(`… ${args.length - MAX_ARGS} more arguments`);
+  if (args === undefined) return undefined;
+  const bounded: string[] = [];
+  let total = 0;
+  for (const arg of redactArgs(args.slice(0, MAX_ARGS)) ?? []) {
+    const clipped = clip(arg, MAX_ARG_CHARS);
+    if (total + clipped.length > MAX_ARGS_TOTAL_CHARS) break;
+    bounded.push(clipped);
+    total += clipped.length;
+  }
+  if (args.length > bounded.length) bounded.push(`… ${args.length - bounded.length} more arguments`);
   return bounded;
+}
+
+/** Drops evidence from the end (counted in `evidence_truncated`) until the document fits. */
+function withinSize(doc: AlertDocument & { evidence: unknown[] }): AlertDocument {
+  const all = doc.evidence;
+  const candidate = (keep: number): AlertDocument =>
+    keep === all.length ? doc : { ...doc, evidence: all.slice(0, keep), evidence_truncated: all.length - keep };
+  let keep = all.length;
+  while (keep > 0 && Buffer.byteLength(JSON.stringify(candidate(keep))) > MAX_ALERT_DOCUMENT_BYTES) keep--;
+  return candidate(keep);
 }
 
 const presenceText = (p: Presence): string =>
@@ -73,8 +110,8 @@ export function buildAlertDocument(
     host: { name: o.host },
     user: { name: o.user.name, ...(o.user.id === undefined ? {} : { id: o.user.id }) },
     process: {
-      ...(o.process.name === undefined ? {} : { name: o.process.name }),
-      ...(o.process.executable === undefined ? {} : { executable: o.process.executable }),
+      ...(o.process.name === undefined ? {} : { name: clip(o.process.name) }),
+      ...(o.process.executable === undefined ? {} : { executable: clip(o.process.executable) }),
       ...(o.process.pid === undefined ? {} : { pid: o.process.pid }),
       ...(o.process.args === undefined ? {} : { args: evidenceArgs(o.process.args) }),
     },
@@ -84,7 +121,7 @@ export function buildAlertDocument(
       ...(o.destination.address === undefined ? {} : { ip: o.destination.address }),
       ...(o.destination.domain === undefined ? {} : { domain: o.destination.domain }),
       ...(o.destination.port === undefined ? {} : { port: o.destination.port }),
-      ...(o.destination.url === undefined ? {} : { url: redactSecrets(o.destination.url) }),
+      ...(o.destination.url === undefined ? {} : { url: clip(redactSecrets(o.destination.url)) }),
     },
     via: o.via,
     format: o.format,
@@ -110,7 +147,7 @@ export function buildAlertDocument(
       },
     },
   }));
-  return {
+  return withinSize({
     event: {
       kind: 'alert',
       id,
@@ -135,10 +172,10 @@ export function buildAlertDocument(
     },
     user: { name: activity.user, ...(activity.userId === undefined ? {} : { id: activity.userId }) },
     host: { name: host },
-    related: { hosts: [...activity.hosts.keys()].sort(), user: [activity.user] },
+    related: { hosts: [...activity.hosts.keys()].sort().slice(0, MAX_RELATED_HOSTS), user: [activity.user] },
     process: {
-      ...(first?.name === undefined ? {} : { name: first.name }),
-      ...(first?.executable === undefined ? {} : { executable: first.executable }),
+      ...(first?.name === undefined ? {} : { name: clip(first.name) }),
+      ...(first?.executable === undefined ? {} : { executable: clip(first.executable) }),
       ...(first?.args === undefined ? {} : { args: evidenceArgs(first.args) }),
     },
     anomaly: {
@@ -180,5 +217,5 @@ export function buildAlertDocument(
         url: logsInsightsUrl({ region: ctx.region, logGroups: groups, start: windowStart, end: windowEnd, query }),
       },
     },
-  };
+  });
 }

@@ -38,7 +38,8 @@ export function renderAlertEmail(doc: Record<string, unknown>, publishedAt: stri
     `Unusual Linux user ${user} called the metadata service on ${host}`,
     '',
     'What happened',
-    `  ${user} called the cloud instance metadata service, which hands out the instance role's temporary credentials.`,
+    // Every line starts with the renderer's own words, never with a value from the host.
+    `  The user ${user} called the cloud instance metadata service, which hands out the instance role's temporary credentials.`,
     `  This user rarely or never does: the first step of many cloud credential thefts (MITRE ATT&CK T1552.005).`,
     `  When: ${t(a.event.start)} to ${t(a.event.end)}, ${t(a.anomaly?.calls)} call(s), bucket of ${t(a.anomaly?.bucket_span)} from ${t(a.anomaly?.bucket_start)}`,
     `  Score: ${t(a.anomaly?.score)} (alerts at ${t(a.anomaly?.threshold)}). ${t(a.anomaly?.explanation, 600)}`,

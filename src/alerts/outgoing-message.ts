@@ -5,7 +5,7 @@ import type { OutgoingMessage } from '../ports.js';
 import type { AlertDocument } from './alert-document.js';
 import { renderAlertEmail, renderNoticeEmail } from './email-body.js';
 import { overflowNoticeId } from './event-id.js';
-import { singleLine, subjectLine, subjectToken } from './sanitize.js';
+import { jsonText, singleLine, subjectLine, subjectToken } from './sanitize.js';
 
 const field = (doc: Record<string, unknown>, path: string): unknown =>
   path.split('.').reduce<unknown>((v, k) => (v && typeof v === 'object' ? (v as Record<string, unknown>)[k] : undefined), doc);
@@ -23,7 +23,7 @@ export function alertMessage(doc: AlertDocument, publishedAt: number): OutgoingM
     subject: subjectLine(
       `[${subjectToken(severity, 10)}] Unusual Linux user ${subjectToken(user, 24)} called the metadata service on ${subjectToken(host, 28)}`,
     ),
-    body: JSON.stringify(body),
+    body: jsonText(body),
     emailText: renderAlertEmail(doc, body['@timestamp']),
     attributes: {
       kind: 'alert',
@@ -74,7 +74,7 @@ export function overflowNotice(
   return {
     id,
     subject: subjectLine(`[notice] imds-watch held back ${heldBack.length} alerts (cap reached)`),
-    body: JSON.stringify(body),
+    body: jsonText(body),
     emailText: renderNoticeEmail(`imds-watch held back ${heldBack.length} alerts (cap reached)`, body.message, {
       published: published,
       'held back': heldBack.length,
@@ -108,7 +108,7 @@ export function healthNoticeMessage(
   return {
     id: notice.id,
     subject: subjectLine(`[health] ${title}`),
-    body: JSON.stringify(body),
+    body: jsonText(body),
     emailText: renderNoticeEmail(title, body.message, body.health),
     attributes: { kind: 'health-notice', severity: notice.status === 'open' ? 'medium' : 'info', risk_score: '0', user: '-', host: '-' },
   };

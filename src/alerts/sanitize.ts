@@ -12,6 +12,15 @@ export function singleLine(text: string, max = 256): string {
 }
 
 /**
+ * JSON text with the characters above escaped (`\u2028`, `\u202e`): it parses to exactly the same
+ * value, but a line splitter, a terminal or a chat client that renders the raw text sees no line
+ * separator, bidi override or control character. (JSON.stringify escapes only C0 controls.)
+ */
+export function jsonText(value: object): string {
+  return JSON.stringify(value).replace(CONTROL, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+/**
  * For the SNS subject (ASCII, no line breaks, at most 100 characters): keeps letters, digits and
  * `._-@:`, replaces anything else by `_`.
  */

@@ -84,9 +84,18 @@ export function createEndpointCatalogue(options: CatalogueOptions = {}): Endpoin
   const needles = buildNeedles(entries);
   const findUrl = (text: string) => {
     const lower = text.toLowerCase();
+    // Every occurrence inside one token gives that token again. The end of each token examined is
+    // kept at each of its positions, so that a token is examined once, whatever the number of
+    // occurrences of needles in it (a long run such as `169.254.169.254169.254...` is linear).
+    let examined: Int32Array | undefined;
     for (const needle of needles) {
-      for (let at = lower.indexOf(needle); at >= 0; at = lower.indexOf(needle, at + 1)) {
-        const token = tokenAround(text, at);
+      for (let at = lower.indexOf(needle), end = 0; at >= 0; at = lower.indexOf(needle, Math.max(at + 1, end))) {
+        end = examined?.[at] ?? 0;
+        if (end > 0) continue;
+        const around = tokenAround(text, at);
+        end = around.end;
+        (examined ??= new Int32Array(text.length + 1)).fill(around.end, around.start, around.end);
+        const token = around.token;
         const target = parseUrlish(token);
         if (!target) continue;
         const match = matchHost(target.host, target.port);
@@ -100,13 +109,20 @@ export function createEndpointCatalogue(options: CatalogueOptions = {}): Endpoin
 }
 
 const TOKEN_BREAK = /[\s'"`<>(){}\\,;|^]/;
+/** TOKEN_BREAK for ASCII as a table: tokens can be a whole 256 KB line, scanned once per needle. */
+const ASCII_BREAK = Uint8Array.from({ length: 128 }, (_, c) => (TOKEN_BREAK.test(String.fromCharCode(c)) ? 1 : 0));
 
-function tokenAround(text: string, at: number): string {
+function isTokenBreak(text: string, i: number): boolean {
+  const c = text.charCodeAt(i);
+  return c < 128 ? ASCII_BREAK[c] === 1 : TOKEN_BREAK.test(text[i] ?? ' ');
+}
+
+function tokenAround(text: string, at: number): { token: string; start: number; end: number } {
   let start = at;
-  while (start > 0 && !TOKEN_BREAK.test(text[start - 1] ?? ' ')) start--;
+  while (start > 0 && !isTokenBreak(text, start - 1)) start--;
   let end = at;
-  while (end < text.length && !TOKEN_BREAK.test(text[end] ?? ' ')) end++;
-  return text.slice(start, end);
+  while (end < text.length && !isTokenBreak(text, end)) end++;
+  return { token: text.slice(start, end), start, end };
 }
 
 /** Host and port of `scheme://user@host:port/path`, `host/path`, `[v6]:port`, or a bare host. */

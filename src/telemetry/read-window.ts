@@ -3,6 +3,7 @@
 // Two reads, as the CloudWatch adapter does them: the candidate events, then the auditd records
 // (SYSCALL above all) of the candidate auditd events, which carry the user but not the address.
 
+import { createHash } from 'node:crypto';
 import type { EndpointCatalogue } from '../endpoints/endpoint-catalogue.js';
 import type { AuditEventKey, TelemetrySource, TimeWindow } from '../ports.js';
 import { auditEventToObservation } from './auditd/audit-event.js';
@@ -27,6 +28,25 @@ interface AuditGroup {
   key: AuditEventKey;
   records: { record: AuditRecord; event: LogEvent }[];
   eventIds: Set<string>;
+}
+
+/**
+ * User names, user ids and host names longer than this (code points) are cut, with a hash of the
+ * whole name so that distinct names stay distinct. They become DynamoDB keys (`USER#<user>`, at
+ * most 2,048 bytes): one forged event with a longer name would otherwise fail every run that read it.
+ */
+export const MAX_IDENTITY_CHARS = 256;
+
+function boundIdentity(text: string): string {
+  const chars = [...text];
+  if (chars.length <= MAX_IDENTITY_CHARS) return text;
+  return `${chars.slice(0, MAX_IDENTITY_CHARS - 18).join('')}…#${createHash('sha256').update(text).digest('hex').slice(0, 16)}`;
+}
+
+function bounded(o: Observation): Observation {
+  const { name, id } = o.user;
+  if (name.length <= MAX_IDENTITY_CHARS && o.host.length <= MAX_IDENTITY_CHARS && (id === undefined || id.length <= MAX_IDENTITY_CHARS)) return o;
+  return { ...o, host: boundIdentity(o.host), user: { name: boundIdentity(name), ...(id === undefined ? {} : { id: boundIdentity(id) }) } };
 }
 
 const keyString = (k: AuditEventKey): string => `${k.logGroup}\u0000${k.logStream}\u0000${k.node}\u0000${k.auditId}`;
@@ -83,7 +103,7 @@ export async function readWindow(
       }
       const result = ecsToObservation(doc, event, catalogue);
       if (typeof result === 'string') countSkip(skipped, result);
-      else if (result) observations.push(result);
+      else if (result) observations.push(bounded(result));
     } else if (event.message.includes('msg=audit(')) {
       const record = parseAuditRecord(event.message);
       if (record) addRecord(event, record);
@@ -107,7 +127,7 @@ export async function readWindow(
     for (const group of audit.values()) {
       const result = auditEventToObservation(group.records, catalogue);
       if (result === 'auditd-incomplete') countSkip(skipped, result);
-      else if (result) observations.push(result);
+      else if (result) observations.push(bounded(result));
     }
   }
 
