@@ -268,6 +268,8 @@ describe('the service packaged with no parameters', () => {
       MAX_ALERTS_PER_RUN: '100',
       LEARNING_PERIOD: '24h',
       MEMORY: '30d',
+      SUPPRESSION_WINDOW: '24h',
+      NO_TELEMETRY_AFTER: '1h',
       EXCEPTIONS: '[]',
       POWERTOOLS_SERVICE_NAME: 'imds-watch-ci',
       POWERTOOLS_METRICS_NAMESPACE: 'ImdsWatch',
