@@ -5,13 +5,12 @@
 // (--table NAME, with the caller's AWS credentials). Progress on stderr (a live line on a terminal,
 // JSON lines otherwise); the final summary on stdout. Resumable: the same command again continues.
 
+import { loadConfigFile } from '../config/config-file.js';
 import { randomUUID } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { CloudWatchLogsSource } from '../adapters/cloudwatch-logs-source.js';
 import { ReplayTelemetrySource } from '../adapters/replay-telemetry-source.js';
-import { defaultDetectorConfig, parseDetectorConfig, type DetectorConfig } from '../config/detector-config.js';
-import { ConfigError, InputError, StoreError, TelemetrySourceError, UsageError } from '../errors.js';
+import { InputError, StoreError, TelemetrySourceError, UsageError } from '../errors.js';
 import type { TelemetrySource } from '../ports.js';
 import { loadReplayInput } from '../replay/replay.js';
 import { backfill, type BackfillResult, type BackfillRunReport } from '../run/backfill.js';
@@ -116,22 +115,6 @@ function parseBackfillArgs(argv: readonly string[]): BackfillArgs {
   return args;
 }
 
-async function loadConfig(file: string | undefined): Promise<DetectorConfig> {
-  if (file === undefined) return defaultDetectorConfig();
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (error) {
-    throw new InputError(`cannot read config ${file}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`, { cause: error });
-  }
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch (error) {
-    throw new ConfigError(`${file}: not valid JSON (${(error as Error).message})`, { cause: error });
-  }
-  return parseDetectorConfig(raw, file);
-}
 
 const iso = (ms: number): string => new Date(ms).toISOString().replace('.000Z', 'Z');
 const count = (n: number): string => n.toLocaleString('en-US');
@@ -142,7 +125,7 @@ export async function backfillCommand(argv: readonly string[], io: CommandIo): P
     io.stdout.write(`${BACKFILL_HELP}\n`);
     return 0;
   }
-  const config = await loadConfig(args.config);
+  const config = await loadConfigFile(args.config);
   const days = args.days as number;
   const memoryDays = Math.floor(config.memoryMs / DAY_MS);
   if (days * DAY_MS > config.memoryMs)

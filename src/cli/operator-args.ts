@@ -4,9 +4,10 @@
 // same way: a UsageError with one line (exit 2). Also what the three commands share: the config,
 // the store (--state DIR or --table NAME), one-line failures (exit 1), aligned tables and JSON.
 
-import { readFile, stat } from 'node:fs/promises';
-import { defaultDetectorConfig, parseDetectorConfig, type DetectorConfig } from '../config/detector-config.js';
-import { ConfigError, InputError, StoreError, UsageError } from '../errors.js';
+import { loadConfigFile } from '../config/config-file.js';
+import { stat } from 'node:fs/promises';
+import type { DetectorConfig } from '../config/detector-config.js';
+import { InputError, StoreError, UsageError } from '../errors.js';
 import type { BaselineStore } from '../ports.js';
 import { openStore } from './open-store.js';
 import type { CommandIo } from './replay-command.js';
@@ -66,23 +67,6 @@ export function parseIsoTime(flag: string, value: string): number {
   return ms;
 }
 
-/** The detector configuration of `--config FILE`, else the defaults. */
-export async function loadOperatorConfig(file: string | undefined): Promise<DetectorConfig> {
-  if (file === undefined) return defaultDetectorConfig();
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (error) {
-    throw new InputError(`cannot read config ${file}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`, { cause: error });
-  }
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch (error) {
-    throw new ConfigError(`${file}: not valid JSON (${(error as Error).message})`, { cause: error });
-  }
-  return parseDetectorConfig(raw, file);
-}
 
 export interface StoreArgs {
   state?: string;
@@ -180,3 +164,6 @@ export function parseAlert(text: string): unknown {
     return {};
   }
 }
+
+/** The detector configuration of `--config FILE`, else the defaults. */
+export const loadOperatorConfig = loadConfigFile;

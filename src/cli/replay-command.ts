@@ -1,12 +1,12 @@
 // imds-watch replay: argv --> (replay) --> alerts on stdout or --out, summaries on stderr
 
+import { loadConfigFile } from '../config/config-file.js';
 import { constants, createWriteStream } from 'node:fs';
-import { access, readFile, writeFile } from 'node:fs/promises';
+import { access, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
-import { defaultDetectorConfig, parseDetectorConfig, type DetectorConfig } from '../config/detector-config.js';
-import { ConfigError, InputError } from '../errors.js';
+import { InputError } from '../errors.js';
 import { unusualLinuxUserImdsRule } from '../detections/credential_access_unusual_linux_user_imds.js';
 import { loadReplayInput, replay } from '../replay/replay.js';
 import { createReportCollector } from '../report/collect-report.js';
@@ -20,22 +20,6 @@ export interface CommandIo {
   stderr: Writable & { isTTY?: boolean };
 }
 
-async function loadConfig(file: string | undefined): Promise<DetectorConfig> {
-  if (file === undefined) return defaultDetectorConfig();
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (error) {
-    throw new InputError(`cannot read config ${file}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`, { cause: error });
-  }
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch (error) {
-    throw new ConfigError(`${file}: not valid JSON (${(error as Error).message})`, { cause: error });
-  }
-  return parseDetectorConfig(raw, file);
-}
 
 export async function replayCommand(argv: readonly string[], io: CommandIo): Promise<number> {
   const args = parseReplayArgs(argv);
@@ -43,7 +27,7 @@ export async function replayCommand(argv: readonly string[], io: CommandIo): Pro
     io.stdout.write(`${REPLAY_HELP}\n`);
     return 0;
   }
-  const config = await loadConfig(args.config);
+  const config = await loadConfigFile(args.config);
   let inputs = args.inputs;
   let from = args.from;
   let to = args.to;
