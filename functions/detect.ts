@@ -35,9 +35,12 @@ const environment = (() => {
 
 const detector = createDetector(environment.config);
 const logs = new CloudWatchLogsClient({ maxAttempts: 3 });
-const dynamo = new DynamoDBClient({ maxAttempts: 6 });
+// A request left unanswered must fail fast enough to be retried within the run, not hold it for
+// the SDK's default socket timeout of minutes.
+const timeouts = { requestHandler: { connectionTimeout: 3_000, requestTimeout: 20_000 } };
+const dynamo = new DynamoDBClient({ maxAttempts: 6, ...timeouts });
 // The sink retries failed entries itself, with backoff; SDK retries on top would multiply them.
-const sns = new SNSClient({ maxAttempts: 1 });
+const sns = new SNSClient({ maxAttempts: 1, ...timeouts });
 const store = new DynamoDbBaselineStore({
   client: dynamo,
   tableName: environment.tableName,

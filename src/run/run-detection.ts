@@ -305,7 +305,8 @@ function typicalUser(
   params: { memoryMs: number },
 ): TypicalUser | undefined {
   let best: TypicalUser | undefined;
-  for (const b of baselines.values()) {
+  // In name order, so that ties go the same way whatever order the store answered in.
+  for (const b of [...baselines.values()].sort((x, y) => (x.user < y.user ? -1 : x.user > y.user ? 1 : 0))) {
     const presence = presenceBefore({ bucketStart: runTime, history: b.buckets, observedSince }, params);
     if (
       !best ||
