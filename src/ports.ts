@@ -117,7 +117,11 @@ export interface BaselineStore {
   markPublished(id: string, runId: string, at: number): Promise<void>;
   /** Gives a claimed but unpublished record back to `pending`. */
   release(id: string, runId: string): Promise<void>;
-  markExpired(id: string): Promise<void>;
+  /**
+   * Expires a `pending` record, or a `publishing` one whose claim is older than `staleBefore`;
+   * returns whether it did (a record a live run is publishing is left to that run).
+   */
+  markExpired(id: string, staleBefore: number): Promise<boolean>;
   /** Exceptions written at run time, expired ones included (the caller decides what applies). */
   listExceptions(): Promise<StoredException[]>;
   /** Creates or replaces the exception with this id. */

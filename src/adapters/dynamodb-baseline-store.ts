@@ -423,19 +423,22 @@ export class DynamoDbBaselineStore implements BaselineStore {
     // A failed condition: another run took the claim over, or it is final. Either way not ours.
   }
 
-  public async markExpired(id: string): Promise<void> {
-    await this.sendConditional(
+  public async markExpired(id: string, staleBefore: number): Promise<boolean> {
+    // A record another run is publishing right now is not expired under it: only when its claim
+    // is stale (that run died) does it count as left behind.
+    const expired = await this.sendConditional(
       'UpdateItem',
       new UpdateItemCommand({
         TableName: this.tableName,
         Key: marshall(anomalyKey(id)),
         UpdateExpression: 'SET #s = :expired REMOVE #h, #r, claimedBy, claimedAt',
-        ConditionExpression: '#s IN (:pending, :publishing)',
+        ConditionExpression: '#s = :pending OR (#s = :publishing AND claimedAt < :stale)',
         ExpressionAttributeNames: { '#s': 'status', '#h': PENDING_INDEX.hashKey, '#r': PENDING_INDEX.rangeKey },
-        ExpressionAttributeValues: marshall({ ':expired': 'expired', ':pending': 'pending', ':publishing': 'publishing' }),
+        ExpressionAttributeValues: marshall({ ':expired': 'expired', ':pending': 'pending', ':publishing': 'publishing', ':stale': staleBefore }),
       }),
     );
-    // A failed condition: already final (published, excepted, expired) or absent. Idempotent.
+    // A failed condition: already final, absent, or being published by a live run. Idempotent.
+    return expired;
   }
 
   public async listExceptions(): Promise<StoredException[]> {

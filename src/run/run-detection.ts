@@ -195,22 +195,21 @@ export async function runDetection(detector: Detector, ports: RunPorts, runTime:
     }
   }
 
+  const claimTimeout = options.claimTimeoutMs ?? 15 * 60_000;
+  const now = ports.now();
   const waiting: AnomalyRecord[] = [];
   for (const record of await store.listPending()) {
     // Pending anomalies stay publishable while inside the look-back (as Elastic's rule does);
     // one found by this very run is published now even if its bucket is older (a late event), and
     // stays publishable by the next run, so that one failed publication does not expire it.
     if (record.bucketStart < window.start && record.detectedAt < runTime - config.bucketMs) {
-      await store.markExpired(record.id);
-      summary.anomalies.expired++;
+      if (await store.markExpired(record.id, now - claimTimeout)) summary.anomalies.expired++;
     } else waiting.push(record);
   }
 
   const ranked = rankFairly(waiting);
   const selected = ranked.slice(0, config.maxAlertsPerRun);
   const heldBack = ranked.slice(config.maxAlertsPerRun);
-  const claimTimeout = options.claimTimeoutMs ?? 15 * 60_000;
-  const now = ports.now();
   let claimed: Set<string>;
   try {
     claimed = new Set(await store.claim(selected.map((r) => r.id), options.runId, now, now - claimTimeout));

@@ -418,7 +418,7 @@ describe('DynamoDbBaselineStore anomalies', () => {
     expect(claimedByNext).toEqual([record.id]);
   });
 
-  it('expires pending and claimed anomalies but leaves published ones alone', async () => {
+  it('expires pending and stale claimed anomalies but leaves published and live-claimed ones alone', async () => {
     // Prepare
     const store = newStore();
     const pending = anomaly();
@@ -429,11 +429,13 @@ describe('DynamoDbBaselineStore anomalies', () => {
     await store.markPublished(published.id, 'run-1', T0);
 
     // Act
-    for (const record of [pending, claimed, published]) await store.markExpired(record.id);
-    await store.markExpired(pending.id);
+    const live = await store.markExpired(claimed.id, T0);
+    for (const record of [pending, claimed, published]) await store.markExpired(record.id, T0 + 1);
+    await store.markExpired(pending.id, T0 + 1);
 
     // Assess
     const stored = await store.getAnomalies([pending.id, claimed.id, published.id]);
+    expect(live).toBe(false);
     expect(stored.get(pending.id)?.status).toBe('expired');
     expect(stored.get(claimed.id)).toEqual({ ...claimed, status: 'expired' });
     expect(stored.get(published.id)?.status).toBe('published');

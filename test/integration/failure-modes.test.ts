@@ -110,6 +110,33 @@ describe('failure modes', () => {
     expect(ids).toHaveLength(5);
   });
 
+  it('builds the sequential baselines and alerts once when runs of overlapping windows start at once', async () => {
+    // Prepare: the sequential result. No cap here: with one, which run publishes a held-back alert
+    // before it leaves the look-back depends on the order of the runs, by design.
+    const users = ['root', 'app', 'u1', 'u2', 'u3', 'u4', 'u5', 'late'];
+    const uncapped = createDetector(parseDetectorConfig({ learningPeriod: '1h' }));
+    const run = async (store: DynamoDbBaselineStore, sink: RecordingAlertSink, t: number, runId: string) =>
+      runDetection(uncapped, { telemetry: new ReplayTelemetrySource(fleet()), store, alerts: sink, now: () => t }, t, { runId });
+    const sequential = await storeWith();
+    const sequentialSink = new RecordingAlertSink();
+    for (let t = T0 + BUCKET; t <= T0 + 4 * H; t += BUCKET) await run(sequential.store, sequentialSink, t, `s${t}`);
+    const expectedBaselines = Object.fromEntries([...(await sequential.store.getBaselines(users))].map(([u, b]) => [u, b.buckets]));
+    const expectedIds = sequentialSink.alerts().map((a) => a.id).sort();
+    await dynamo?.close();
+    dynamo = undefined;
+    // Act: each scheduled run starts together with a manual run of the next window.
+    const { store } = await storeWith();
+    const sink = new RecordingAlertSink();
+    for (let t = T0 + BUCKET; t <= T0 + 4 * H; t += 2 * BUCKET)
+      await Promise.all([run(store, sink, t, `a${t}`), run(store, sink, t + BUCKET, `b${t}`), run(store, sink, t, `manual${t}`)]);
+    // Assess
+    const baselinesNow = Object.fromEntries([...(await store.getBaselines(users))].map(([u, b]) => [u, b.buckets]));
+    expect(baselinesNow).toEqual(expectedBaselines);
+    const ids = sink.alerts().map((a) => a.id);
+    expect(new Set(ids).size).toBe(ids.length);
+    expect([...ids].sort()).toEqual(expectedIds);
+  });
+
   it('publishes, once, alerts of a run whose sink failed outright, on the retry', async () => {
     // Prepare
     const { store } = await storeWith();
