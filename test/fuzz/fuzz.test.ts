@@ -1,0 +1,67 @@
+// The short fuzz pass CI runs: every target of fuzz-targets.ts, its fixed worst cases (1 MB lines,
+// JSON nested 10,000 deep, regex-hostile strings) and a few hundred random cases each.
+// `npm run fuzz` runs the long pass (100,000 cases) and writes RELIABILITY.md.
+
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { emptyStats, fuzzTargets, MB, runCase, seeds, type AnyFuzzTarget } from './fuzz-targets.js';
+
+/** Random cases per target: about 3,000 in all. */
+const CASES = 200;
+/**
+ * One call's bound: 250 ms for an input of up to 1 MB (the fixed worst cases are 1 MB at most; a few
+ * structured ones, such as 50,000 arguments, a little more, and get 250 ms a MB). A call over it is
+ * timed again, and the fastest of three counts (runCase), so a busy CI machine does not fail it.
+ */
+const LIMIT_MS = 250;
+const limitFor = (size: number): number => LIMIT_MS * Math.max(1, size / MB);
+
+const targets = fuzzTargets();
+seeds();
+
+function hostileRun(target: AnyFuzzTarget): { worstMs: number; calls: number } {
+  const stats = emptyStats();
+  for (const { input } of target.hostile()) runCase(target, input, stats, limitFor(target.size(input)));
+  return { worstMs: stats.worstMs, calls: stats.calls };
+}
+
+describe('hostile input', () => {
+  it('covers every parser, the envelope reader, the config loaders and the replay arguments', () => {
+    expect(targets.map((t) => t.name)).toEqual([
+      'parseAuditRecord',
+      'auditIdOf',
+      'auditEventToObservation',
+      'decodeSockaddr',
+      'decodeInterpretedSockaddr',
+      'decodeAuditValue',
+      'ecsToObservation',
+      'readLogEvents',
+      'createPrefilter()(message)',
+      'catalogue.findUrl',
+      'catalogue.matchHost',
+      'canonicalAddress',
+      'parseDetectorConfig',
+      'loadEnvironment',
+      'parseReplayArgs',
+    ]);
+  });
+
+  for (const target of targets) {
+    const allowed = target.mayThrow === 'nothing' ? 'never throws' : `throws nothing but ${target.mayThrow}`;
+    it(`${target.name} ${allowed} and answers each of its fixed worst cases within ${LIMIT_MS} ms`, () => {
+      const { calls } = hostileRun(target);
+      expect(calls).toBeGreaterThan(0);
+    });
+
+    it(`${target.name} ${allowed} and answers ${CASES} random hostile inputs within ${LIMIT_MS} ms each`, () => {
+      const stats = emptyStats();
+      fc.assert(
+        fc.property(target.arbitrary(), (input) => {
+          runCase(target, input, stats, limitFor(target.size(input)));
+        }),
+        { numRuns: CASES },
+      );
+      expect(stats.escaped).toBe(0);
+    });
+  }
+});
