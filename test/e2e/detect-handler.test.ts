@@ -1,13 +1,14 @@
 // The deployed handler end to end: a scheduled event in, CloudWatch Logs answered through
 // aws-sdk-client-mock, DynamoDB on dynalite, SNS mocked; the module is imported as Lambda would.
 
-import { CloudWatchLogsClient, FilterLogEventsCommand, type FilterLogEventsCommandInput } from '@aws-sdk/client-cloudwatch-logs';
+import { CloudWatchLogsClient, FilterLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
 import { PublishBatchCommand, SNSClient, type PublishBatchCommandInput } from '@aws-sdk/client-sns';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmbeddedDynamo, type EmbeddedDynamo } from '../../src/adapters/embedded-dynalite.js';
 import type { LogEvent } from '../../src/telemetry/log-event.js';
 import { ecsCall, MINUTE, regular } from '../support/run-harness.js';
+import { filterLogEventsFrom } from '../support/recorded-log-events.js';
 
 const T0 = Date.parse('2026-11-02T00:00:00Z');
 const H = 3_600_000;
@@ -18,24 +19,7 @@ const sns = mockClient(SNSClient);
 let dynamo: EmbeddedDynamo;
 let events: LogEvent[];
 
-/** Answers FilterLogEvents from `events` like CloudWatch: time range, stream names, a crude pattern match, pages of 50. */
-function filterLogEvents(input: FilterLogEventsCommandInput) {
-  const terms = [...(input.filterPattern ?? '').matchAll(/"((?:[^"\\]|\\.)*)"/g)].map((m) => (m[1] ?? '').replace(/\\(.)/g, '$1'));
-  const matching = events.filter(
-    (e) =>
-      e.logGroup === input.logGroupName &&
-      e.timestamp >= (input.startTime ?? 0) &&
-      e.timestamp <= (input.endTime ?? Number.MAX_SAFE_INTEGER) &&
-      (!input.logStreamNames || input.logStreamNames.includes(e.logStream)) &&
-      (terms.length === 0 || terms.some((t) => e.message.includes(t))),
-  );
-  const offset = Number(input.nextToken ?? 0);
-  const page = matching.slice(offset, offset + 50);
-  return {
-    events: page.map((e) => ({ timestamp: e.timestamp, ingestionTime: e.ingestionTime, logStreamName: e.logStream, eventId: e.eventId, message: e.message })),
-    ...(offset + 50 < matching.length ? { nextToken: String(offset + 50) } : {}),
-  };
-}
+const filterLogEvents = filterLogEventsFrom(() => events);
 
 beforeAll(async () => {
   dynamo = await startEmbeddedDynamo({ tableName: 'imds-watch-e2e' });

@@ -9,7 +9,6 @@ import {
   CloudWatchLogsClient,
   DescribeLogGroupsCommand,
   FilterLogEventsCommand,
-  type FilterLogEventsCommandInput,
 } from '@aws-sdk/client-cloudwatch-logs';
 import { CreateTableCommand } from '@aws-sdk/client-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -30,6 +29,7 @@ import { createDetector } from '../../src/run/run-detection.js';
 import type { LogEvent } from '../../src/telemetry/log-event.js';
 import { capturedIo } from '../support/captured-io.js';
 import { BUCKET, DAY, ecsCall, MINUTE, regular, startHarness } from '../support/run-harness.js';
+import { filterLogEventsFrom } from '../support/recorded-log-events.js';
 
 const T0 = Date.parse('2026-11-02T00:00:00Z');
 const H = 3_600_000;
@@ -402,24 +402,7 @@ describe('backfill against AWS: CloudWatch Logs and the deployed table', () => {
   const config = parseDetectorConfig({});
   const tableStore = (table: string) => new DynamoDbBaselineStore({ client: dynamo.client, tableName: table, memoryMs: config.memoryMs, bucketMs: config.bucketMs });
 
-  /** Answers FilterLogEvents like CloudWatch: time range (both ends inclusive), streams, a crude pattern match, pages of 50. */
-  function filterLogEvents(input: FilterLogEventsCommandInput) {
-    const terms = [...(input.filterPattern ?? '').matchAll(/"((?:[^"\\]|\\.)*)"/g)].map((m) => (m[1] ?? '').replace(/\\(.)/g, '$1'));
-    const matching = events.filter(
-      (e) =>
-        e.logGroup === input.logGroupName &&
-        e.timestamp >= (input.startTime ?? 0) &&
-        e.timestamp <= (input.endTime ?? Number.MAX_SAFE_INTEGER) &&
-        (!input.logStreamNames || input.logStreamNames.includes(e.logStream)) &&
-        (terms.length === 0 || terms.some((t) => e.message.includes(t))),
-    );
-    const offset = Number(input.nextToken ?? 0);
-    const page = matching.slice(offset, offset + 50);
-    return {
-      events: page.map((e) => ({ timestamp: e.timestamp, ingestionTime: e.ingestionTime, logStreamName: e.logStream, eventId: e.eventId, message: e.message })),
-      ...(offset + 50 < matching.length ? { nextToken: String(offset + 50) } : {}),
-    };
-  }
+  const filterLogEvents = filterLogEventsFrom(() => events);
 
   beforeAll(async () => {
     dynamo = await startEmbeddedDynamo({ tableName: 'imds-watch-cli' });
