@@ -15,14 +15,13 @@ import { promisify } from 'node:util';
 import { inflateRawSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTableInput } from '../../src/adapters/dynamodb-table.js';
+import { asArray, render, type Json, type JsonObject } from '../support/cloudformation-json.js';
 
 const run = promisify(execFile);
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const PACKAGE_TIMEOUT_MS = 180_000;
 const SCHEDULE_MINUTES = 15;
 
-type Json = string | number | boolean | null | Json[] | { [key: string]: Json };
-type JsonObject = { [key: string]: Json };
 
 interface Resource {
   Type: string;
@@ -98,25 +97,7 @@ function onlyResource(template: Template, type: string): [string, Resource] {
   return found[0] as [string, Resource];
 }
 
-const asArray = <T>(value: T | T[]): T[] => (Array.isArray(value) ? value : [value]);
 
-/**
- * An ARN expression as text: `${AWS::Region}` for pseudo parameters, `${Logical.Arn}` for
- * GetAtt, `${Logical}` for Ref, so that scoping can be checked without deploying.
- */
-function render(value: Json): string {
-  if (typeof value === 'string') return value;
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) return JSON.stringify(value);
-  const sub = value['Fn::Sub'];
-  if (typeof sub === 'string') return sub;
-  const join = value['Fn::Join'];
-  if (Array.isArray(join) && typeof join[0] === 'string' && Array.isArray(join[1])) return join[1].map(render).join(join[0]);
-  const ref = value['Ref'];
-  if (typeof ref === 'string') return `\${${ref}}`;
-  const getAtt = value['Fn::GetAtt'];
-  if (Array.isArray(getAtt)) return `\${${getAtt.join('.')}}`;
-  return JSON.stringify(value);
-}
 
 function functionRoleStatements(template: Template): Statement[] {
   const role = template.Resources['IamRoleLambdaExecution'];

@@ -26,6 +26,7 @@ import type { OutgoingMessage } from '../../src/ports.js';
 import { createDetector } from '../../src/run/run-detection.js';
 import type { LogEvent } from '../../src/telemetry/log-event.js';
 import { BUCKET, MINUTE, regular, startHarness, type Harness } from '../support/run-harness.js';
+import { asArray, render, type Json, type JsonObject } from '../support/cloudformation-json.js';
 
 const T0 = Date.parse('2026-11-02T00:00:00Z');
 const H = 3_600_000;
@@ -580,8 +581,6 @@ describe('secrets in evidence', () => {
 
 // --- the packaged template ---------------------------------------------------------------------
 
-type Json = string | number | boolean | null | Json[] | { [key: string]: Json };
-type JsonObject = { [key: string]: Json };
 
 interface Resource {
   Type: string;
@@ -599,22 +598,7 @@ interface Statement {
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const PACKAGE_TIMEOUT_MS = 180_000;
-const asArray = <T>(value: T | T[]): T[] => (Array.isArray(value) ? value : [value]);
 
-/** An ARN expression as text: `${AWS::Region}`, `${Logical.Arn}` for GetAtt, `${Logical}` for Ref. */
-function render(value: Json): string {
-  if (typeof value === 'string') return value;
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) return JSON.stringify(value);
-  const sub = value['Fn::Sub'];
-  if (typeof sub === 'string') return sub;
-  const join = value['Fn::Join'];
-  if (Array.isArray(join) && typeof join[0] === 'string' && Array.isArray(join[1])) return join[1].map(render).join(join[0]);
-  const ref = value['Ref'];
-  if (typeof ref === 'string') return `\${${ref}}`;
-  const getAtt = value['Fn::GetAtt'];
-  if (Array.isArray(getAtt)) return `\${${getAtt.join('.')}}`;
-  return JSON.stringify(value);
-}
 
 /**
  * `osls package` as test/deploy does it (no credentials, no AWS call), but in a copy of the service
