@@ -1,4 +1,5 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { ConfiguredRetryStrategy } from '@smithy/core/retry';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DynamoDbBaselineStore } from '../../src/adapters/dynamodb-baseline-store.js';
 import { startEmbeddedDynamo, type EmbeddedDynamo } from '../../src/adapters/embedded-dynalite.js';
@@ -40,8 +41,8 @@ async function storeWith(faults?: Faults): Promise<{ store: DynamoDbBaselineStor
     region: 'us-east-1',
     credentials: { accessKeyId: 'x', secretAccessKey: 'x' },
     requestHandler: handler,
-    maxAttempts: 6,
-    retryMode: 'standard' as const,
+    // The SDK's own standard retry, with millisecond backoff so the test does not sleep for seconds.
+    retryStrategy: new ConfiguredRetryStrategy(6, (attempt) => attempt),
   });
   return { store: new DynamoDbBaselineStore({ client, tableName: TABLE, memoryMs: config.memoryMs, bucketMs: config.bucketMs }), handler };
 }
