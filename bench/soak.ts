@@ -16,9 +16,8 @@ import { performance } from 'node:perf_hooks';
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import { DeleteItemCommand, ScanCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { AbstractIterator } from 'abstract-level';
 import { DynamoDbBaselineStore } from '../src/adapters/dynamodb-baseline-store.js';
-import { startEmbeddedDynamo } from '../src/adapters/embedded-dynalite.js';
+import { closeDynaliteIterators, startEmbeddedDynamo } from '../src/adapters/embedded-dynalite.js';
 import { parseDetectorConfig } from '../src/config/detector-config.js';
 import type { AlertSink, AuditEventKey, OutgoingMessage, TelemetrySource, TimeWindow } from '../src/ports.js';
 import { createDetector } from '../src/run/run-detection.js';
@@ -75,7 +74,9 @@ function parseArgs(argv: readonly string[]): SoakArgs {
     quick,
     // A quick pass is a smoke test: it leaves RELIABILITY.md and the chart alone unless asked.
     write: argv.includes('--write') || (!quick && !argv.includes('--no-write')),
-    dynaliteFix: !argv.includes('--no-dynalite-fix'),
+    // The fix now lives in the embedded adapter, which always applies it; the figures without it
+    // (WITHOUT_FIX below) were measured before it moved there.
+    dynaliteFix: true,
     ttlSweep: !argv.includes('--no-ttl-sweep'),
   };
 }
@@ -275,22 +276,6 @@ async function scanAll(client: DynamoDBClient): Promise<Record<string, Attribute
 // ---------------------------------------------------------------------------------------------
 // The embedded store's own leak
 
-/**
- * dynalite 4.0.0 turns abstract-level iterators into streams whose destroy calls
- * `iterator.return()`, which abstract-level 3 iterators do not have (they have `close()`): no
- * iterator is ever closed, the database keeps each one, and each keeps a memory-level snapshot of
- * the whole table. Every Query and Scan (listPending runs one each run) so pins every item version
- * written since, which grows external memory by several MB a simulated day in this soak. Giving the
- * iterators a `return()` that closes them removes the leak; it is in the embedded store only (the
- * Lambda uses DynamoDB), so the soak applies it to measure imds-watch itself. `--no-dynalite-fix`
- * measures without it.
- */
-function closeDynaliteIterators(): void {
-  const common = Object.getPrototypeOf(AbstractIterator.prototype) as { return?: () => Promise<void>; close(): Promise<void> };
-  common.return ??= function (this: { close(): Promise<void> }): Promise<void> {
-    return this.close();
-  };
-}
 
 /** What the soak measured without the TTL sweep (kept here so that the report can say it). */
 const WITHOUT_SWEEP = {
@@ -639,8 +624,8 @@ ${rows.join('\n')}
   } Live items (TTL not due) are the table as DynamoDB would hold it.
 - Embedded store: ${
     args.dynaliteFix
-      ? `this run closes dynalite's finished iterators (\`closeDynaliteIterators\` in bench/soak.ts): dynalite 4.0.0 never closes them, and each keeps a snapshot of the table. Without that (\`${WITHOUT_FIX.command}\`, ${WITHOUT_FIX.date}): ${WITHOUT_FIX.text}`
-      : "run without the fix for dynalite's iterator leak (see `closeDynaliteIterators` in bench/soak.ts): external memory includes it"
+      ? `this run closes dynalite's finished iterators (\`closeDynaliteIterators\` in src/adapters/embedded-dynalite.ts, which every embedded store applies): dynalite 4.0.0 never closes them, and each keeps a snapshot of the table. Without that (\`${WITHOUT_FIX.command}\`, ${WITHOUT_FIX.date}): ${WITHOUT_FIX.text}`
+      : "run without the fix for dynalite's iterator leak (see `closeDynaliteIterators` in src/adapters/embedded-dynalite.ts, which every embedded store applies): external memory includes it"
   }
 - Store requests per run grow with the users active in the window, not with events (max ${Math.max(0, ...samples.map((s) => s.usersMaxRun))} users in one run).
 - Alerts: ${totalAlerts} published for ${expectedAlerts} injected intruders; notices (overflow, health): ${samples.reduce((a, s) => a + s.notices, 0)}.

@@ -4,6 +4,7 @@
 // the same DynamoDB adapter as the Lambda, against the real wire protocol, with no server to set
 // up. With `path` the state survives the process: `replay --state DIR` continues baselines.
 
+import { AbstractIterator } from 'abstract-level';
 import { mkdir } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -40,6 +41,19 @@ const ACTIVE_TIMEOUT_MS = 10_000;
 const ACTIVE_POLL_MS = 20;
 
 /**
+ * dynalite 4 ends its Query and Scan iterators with `return()`, which abstract-level 3 iterators
+ * lack (they have `close()`), so every iterator stays open and pins a snapshot of the table: a
+ * long replay with --state leaked about 6 MB a simulated day (measured by `npm run soak`).
+ * Giving the iterators a `return()` that closes them ends the leak. Idempotent.
+ */
+export function closeDynaliteIterators(): void {
+  const common = Object.getPrototypeOf(AbstractIterator.prototype) as { return?: () => Promise<void>; close(): Promise<void> };
+  common.return ??= function (this: { close(): Promise<void> }): Promise<void> {
+    return this.close();
+  };
+}
+
+/**
  * Starts dynalite on 127.0.0.1 (random port), creates the table if it does not exist and waits
  * until it is ACTIVE.
  *
@@ -53,6 +67,7 @@ const ACTIVE_POLL_MS = 20;
  * }
  */
 export async function startEmbeddedDynamo(options: EmbeddedDynamoOptions): Promise<EmbeddedDynamo> {
+  closeDynaliteIterators();
   if (options.path !== undefined) {
     try {
       await mkdir(options.path, { recursive: true });
