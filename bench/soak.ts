@@ -23,7 +23,7 @@ import type { AlertSink, AuditEventKey, OutgoingMessage, TelemetrySource, TimeWi
 import { createDetector } from '../src/run/run-detection.js';
 import { runScheduled } from '../src/run/run-scheduled.js';
 import { simulateFleet, type AttackKind, type AttackSpec, type FleetSpec, type SimulatedEvent } from '../src/simulator/fleet-simulator.js';
-import { auditIdOf } from '../src/telemetry/auditd/audit-record.js';
+import { recordsOfAuditEvents } from '../src/telemetry/auditd/audit-event-key.js';
 import type { LogEvent } from '../src/telemetry/log-event.js';
 import { replaceSection } from '../scripts/markdown-section.js';
 import { fleetSpec } from './fleet-window.js';
@@ -134,11 +134,7 @@ class StreamingFleetSource implements TelemetrySource {
   }
 
   public async *auditRecords(window: TimeWindow, keys: readonly AuditEventKey[]): AsyncIterable<LogEvent> {
-    const wanted = new Set(keys.map((k) => `${k.logGroup}\u0000${k.logStream}\u0000${k.node}\u0000${k.auditId}`));
-    for (const event of this.visible(window)) {
-      const id = auditIdOf(event.message);
-      if (id && wanted.has(`${event.logGroup}\u0000${event.logStream}\u0000${id.node}\u0000${id.auditId}`)) yield event;
-    }
+    yield* recordsOfAuditEvents(this.visible(window), keys);
   }
 
   private *visible(window: TimeWindow): Generator<LogEvent> {

@@ -45,6 +45,7 @@ import {
   GetItemCommand,
   PutItemCommand,
   QueryCommand,
+  type QueryCommandInput,
   UpdateItemCommand,
   type $Command,
   type AttributeValue,
@@ -327,26 +328,15 @@ export class DynamoDbBaselineStore implements BaselineStore {
   }
 
   public async listPending(): Promise<AnomalyRecord[]> {
-    const records: AnomalyRecord[] = [];
-    let startKey: Item | undefined;
     // The index is eventually consistent: a record listed here may already be taken, which the
     // conditional claim that follows finds out.
-    do {
-      const out = await this.send(
-        'Query',
-        new QueryCommand({
-          TableName: this.tableName,
-          IndexName: PENDING_INDEX.name,
-          KeyConditionExpression: '#h = :h',
-          ExpressionAttributeNames: { '#h': PENDING_INDEX.hashKey },
-          ExpressionAttributeValues: { ':h': { S: PENDING_INDEX_HASH_VALUE } },
-          ExclusiveStartKey: startKey,
-        }),
-      );
-      for (const item of out.Items ?? []) records.push(toAnomalyRecord(item));
-      startKey = out.LastEvaluatedKey;
-    } while (startKey !== undefined);
-    return records;
+    const items = await this.queryAll({
+      IndexName: PENDING_INDEX.name,
+      KeyConditionExpression: '#h = :h',
+      ExpressionAttributeNames: { '#h': PENDING_INDEX.hashKey },
+      ExpressionAttributeValues: { ':h': { S: PENDING_INDEX_HASH_VALUE } },
+    });
+    return items.map(toAnomalyRecord);
   }
 
   public async claim(ids: readonly string[], runId: string, now: number, staleBefore: number): Promise<string[]> {
@@ -564,20 +554,16 @@ export class DynamoDbBaselineStore implements BaselineStore {
 
   // --- end backfill progress ---
 
-  private async queryPartition(pk: string): Promise<Item[]> {
+  private queryPartition(pk: string): Promise<Item[]> {
+    return this.queryAll({ KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': { S: pk } }, ConsistentRead: true });
+  }
+
+  /** Every page of one Query. */
+  private async queryAll(input: Omit<QueryCommandInput, 'TableName' | 'ExclusiveStartKey'>): Promise<Item[]> {
     const items: Item[] = [];
     let startKey: Item | undefined;
     do {
-      const out = await this.send(
-        'Query',
-        new QueryCommand({
-          TableName: this.tableName,
-          KeyConditionExpression: 'pk = :pk',
-          ExpressionAttributeValues: { ':pk': { S: pk } },
-          ConsistentRead: true,
-          ExclusiveStartKey: startKey,
-        }),
-      );
+      const out = await this.send('Query', new QueryCommand({ ...input, TableName: this.tableName, ExclusiveStartKey: startKey }));
       items.push(...(out.Items ?? []));
       startKey = out.LastEvaluatedKey;
     } while (startKey !== undefined);

@@ -4,7 +4,7 @@
 // have returned then: events of its window whose ingestionTime is at or before t.
 
 import type { AuditEventKey, TelemetrySource, TimeWindow } from '../ports.js';
-import { auditIdOf } from '../telemetry/auditd/audit-record.js';
+import { recordsOfAuditEvents } from '../telemetry/auditd/audit-event-key.js';
 import type { LogEvent } from '../telemetry/log-event.js';
 
 export class ReplayTelemetrySource implements TelemetrySource {
@@ -31,11 +31,7 @@ export class ReplayTelemetrySource implements TelemetrySource {
   }
 
   public async *auditRecords(window: TimeWindow, keys: readonly AuditEventKey[]): AsyncIterable<LogEvent> {
-    const wanted = new Set(keys.map((k) => `${k.logGroup}\u0000${k.logStream}\u0000${k.node}\u0000${k.auditId}`));
-    for (const event of this.visible(window)) {
-      const id = auditIdOf(event.message);
-      if (id && wanted.has(`${event.logGroup}\u0000${event.logStream}\u0000${id.node}\u0000${id.auditId}`)) yield event;
-    }
+    yield* recordsOfAuditEvents(this.visible(window), keys);
   }
 
   private *visible(window: TimeWindow): Generator<LogEvent> {

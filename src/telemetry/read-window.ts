@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import type { EndpointCatalogue } from '../endpoints/endpoint-catalogue.js';
 import type { AuditEventKey, TelemetrySource, TimeWindow } from '../ports.js';
 import { auditEventToObservation } from './auditd/audit-event.js';
+import { auditEventKeyString } from './auditd/audit-event-key.js';
 import { auditIdOf, parseAuditRecord, type AuditRecord } from './auditd/audit-record.js';
 import { ecsToObservation } from './ecs/ecs-document.js';
 import { countSkip, MAX_LINE_BYTES, type LogEvent, type SkipCounts } from './log-event.js';
@@ -49,7 +50,6 @@ function bounded(o: Observation): Observation {
   return { ...o, host: boundIdentity(o.host), user: { name: boundIdentity(name), ...(id === undefined ? {} : { id: boundIdentity(id) }) } };
 }
 
-const keyString = (k: AuditEventKey): string => `${k.logGroup}\u0000${k.logStream}\u0000${k.node}\u0000${k.auditId}`;
 
 export async function readWindow(
   source: TelemetrySource,
@@ -68,7 +68,7 @@ export async function readWindow(
 
   const addRecord = (event: LogEvent, record: AuditRecord): void => {
     const key: AuditEventKey = { logGroup: event.logGroup, logStream: event.logStream, node: record.node, auditId: record.auditId };
-    const k = keyString(key);
+    const k = auditEventKeyString(key);
     let group = audit.get(k);
     if (!group) audit.set(k, (group = { key, records: [], eventIds: new Set() }));
     if (group.eventIds.has(event.eventId)) return;
@@ -119,7 +119,7 @@ export async function readWindow(
       eventsRead++;
       const id = auditIdOf(event.message);
       if (!id) continue;
-      const group = audit.get(keyString({ logGroup: event.logGroup, logStream: event.logStream, ...id }));
+      const group = audit.get(auditEventKeyString({ logGroup: event.logGroup, logStream: event.logStream, ...id }));
       if (!group || group.eventIds.has(event.eventId)) continue;
       const record = parseAuditRecord(event.message);
       if (record) addRecord(event, record);
