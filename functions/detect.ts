@@ -14,6 +14,7 @@ import { SNSClient } from '@aws-sdk/client-sns';
 import middy from '@middy/core';
 import { CloudWatchLogsSource } from '../src/adapters/cloudwatch-logs-source.js';
 import { DynamoDbBaselineStore } from '../src/adapters/dynamodb-baseline-store.js';
+import { LogsInsightsSource } from '../src/adapters/logs-insights-source.js';
 import { SnsAlertSink } from '../src/adapters/sns-alert-sink.js';
 import { loadEnvironment } from '../src/config/environment.js';
 import { createBackfillJob, createInvocationHandler } from '../src/lambda/backfill-job.js';
@@ -41,12 +42,15 @@ const timeouts = { requestHandler: { connectionTimeout: 3_000, requestTimeout: 2
 const dynamo = new DynamoDBClient({ maxAttempts: 6, ...timeouts });
 // The sink retries failed entries itself, with backoff; SDK retries on top would multiply them.
 const sns = new SNSClient({ maxAttempts: 1, ...timeouts });
-const store = new DynamoDbBaselineStore({
-  client: dynamo,
-  tableName: environment.tableName,
-  memoryMs: environment.config.memoryMs,
-  bucketMs: environment.config.bucketMs,
-});
+const storeFor = (shard: number) =>
+  new DynamoDbBaselineStore({
+    client: dynamo,
+    tableName: environment.tableName,
+    memoryMs: environment.config.memoryMs,
+    bucketMs: environment.config.bucketMs,
+    shard,
+  });
+const store = storeFor(0);
 const alerts = new SnsAlertSink({ client: sns, topicArn: environment.topicArn });
 
 const telemetryFor = (deadline: number) =>
@@ -56,6 +60,23 @@ const telemetryFor = (deadline: number) =>
     needles: detector.catalogue.needles,
     budget: { deadline: () => deadline, now: () => Date.now() },
   });
+// Logs Insights mode (TELEMETRY_SOURCE=insights): one aggregation query per run over the
+// invocation's shard of the log groups; FilterLogEvents only for the evidence of what alerts.
+const aggregatedFor =
+  environment.config.telemetrySource === 'insights'
+    ? (deadline: number, shard: number) =>
+        new LogsInsightsSource({
+          client: logs,
+          logGroups: environment.config.logGroups,
+          catalogue: detector.catalogue,
+          bucketMs: environment.config.bucketMs,
+          shard,
+          shards: environment.config.shards,
+          logGroupShards: environment.config.logGroupShards,
+          maxConcurrentQueries: environment.config.maxConcurrentQueries,
+          budget: { deadline: () => deadline, now: () => Date.now() },
+        })
+    : undefined;
 const jobMetrics: JobMetrics = {
   addMetric: (name, unit, value) => metrics.addMetric(name, unit === 'Count' ? MetricUnit.Count : MetricUnit.Milliseconds, value),
 };
@@ -65,6 +86,8 @@ const job = createDetectJob({
   store,
   alerts,
   telemetryFor,
+  ...(aggregatedFor ? { aggregatedFor } : {}),
+  storeFor,
   logger,
   metrics: jobMetrics,
   now: () => Date.now(),

@@ -219,3 +219,53 @@ export interface AlertSink {
   publish(messages: readonly OutgoingMessage[]): Promise<Set<string>>;
   requestCounts(): Record<string, number>;
 }
+
+// --- aggregated telemetry (Logs Insights mode, src/telemetry/insights/INSIGHTS.md) ---
+
+/**
+ * One server-side aggregate: the metadata calls of one user from one host in one bucket, as read
+ * from one log stream. Users and hosts are already named as the normalizers name them.
+ */
+export interface ActivityRow {
+  logGroup: string;
+  logStream: string;
+  bucketStart: number;
+  user: string;
+  userId?: string;
+  host: string;
+  calls: number;
+  /** Earliest and latest call (ms) of the row. */
+  firstTime: number;
+  lastTime: number;
+}
+
+/** What an aggregating source read for a window. */
+export interface ActivityReading {
+  rows: ActivityRow[];
+  /** Records the queries scanned (CloudWatch's own statistic): telemetry is arriving when > 0. */
+  recordsScanned: number;
+  /** Records that matched the query's filters (candidate metadata records). */
+  recordsMatched: number;
+  bytesScanned: number;
+  /** Result rows the queries returned that could not be read (no group, stream or bucket): counted, not used. */
+  rowsSkipped: number;
+}
+
+/** The log streams whose events explain one (bucket, user): evidence is read only there. */
+export interface EvidenceTarget {
+  logGroup: string;
+  logStream: string;
+}
+
+/**
+ * A source that aggregates server-side (CloudWatch Logs Insights) and reads source events only
+ * for what will alert. runDetection uses it instead of `TelemetrySource.candidates` when present.
+ */
+export interface AggregatedTelemetrySource {
+  /** (bucket, user, host, stream) aggregates of the window's metadata calls. */
+  activity(window: TimeWindow): Promise<ActivityReading>;
+  /** A TelemetrySource that reads only the given streams (their candidate events and auditd records). */
+  evidence(targets: readonly EvidenceTarget[]): TelemetrySource;
+  /** Configured log groups that do not exist (or prefixes that match none), as last seen. */
+  readonly missingLogGroups?: readonly string[];
+}

@@ -18,6 +18,12 @@
 //   pk="EXCEPTION"      sk="<id>"      a run-time exception (StoredException); expiresAt = expires + 30 d.
 //   pk="USER#<user>"    sk="ALERT"     the user's latest alert (UserAlertPointer), for suppression.
 //   pk="MODEL"          sk="HEALTH"    HealthState: lastEventsAt and the open conditions.
+//
+// Shards (Logs Insights mode, src/telemetry/insights/INSIGHTS.md): invocations that read different
+// log groups share the table; what is per invocation is kept per shard. A store built with
+// `shard: i` (i > 0) keeps its checkpoint in attribute `checkpoint_s<i>` of MODEL/STATE and its
+// health in MODEL/`HEALTH#<i>`; shard 0 uses the unsharded names, so one shard is the old layout.
+// observedSince, baselines, anomalies, pointers and exceptions are shared: they are idempotent.
 //   pk="MODEL"          sk="BACKFILL"  BackfillProgress (from, to, doneUntil, startedAt, updatedAt,
 //                                      startedBy): the latest backfill, so that it resumes. doneUntil
 //                                      only moves forward, and only for the backfill that started it.
@@ -82,6 +88,8 @@ export type DynamoDbBaselineStoreOptions = {
   bucketMs: number;
   /** Single-item writes (learn, claim) in flight at once. @default 16 */
   concurrency?: number;
+  /** The shard whose checkpoint and health this store keeps (see the header). @default 0 */
+  shard?: number;
   /** Retries of BatchGetItem's UnprocessedKeys. */
   unprocessedRetry?: {
     /** Requests per batch, first one included, before giving up with a StoreError. @default 8 */
@@ -187,6 +195,10 @@ export class DynamoDbBaselineStore implements BaselineStore {
   private readonly retryBaseDelayMs: number;
   private readonly retryMaxDelayMs: number;
   private readonly counts: Record<string, number> = {};
+  /** Attribute of MODEL/STATE holding this shard's checkpoint. */
+  private readonly checkpointAttribute: string;
+  /** Key of this shard's health item. */
+  private readonly healthKey: { pk: string; sk: string };
   /**
    * Day attributes each user's item had when getBaselines last read it: learn removes the stale
    * ones even when they are older than the window it would otherwise look at.
@@ -205,6 +217,10 @@ export class DynamoDbBaselineStore implements BaselineStore {
     this.memoryMs = options.memoryMs;
     this.bucketMs = options.bucketMs;
     this.concurrency = options.concurrency ?? 16;
+    const shard = options.shard ?? 0;
+    if (!(Number.isInteger(shard) && shard >= 0)) throw new RangeError(`shard must be a non-negative integer, got ${shard}`);
+    this.checkpointAttribute = shard === 0 ? 'checkpoint' : `checkpoint_s${shard}`;
+    this.healthKey = shard === 0 ? HEALTH_KEY : { pk: HEALTH_KEY.pk, sk: `${HEALTH_KEY.sk}#${shard}` };
     this.retryAttempts = options.unprocessedRetry?.attempts ?? 8;
     this.retryBaseDelayMs = options.unprocessedRetry?.baseDelayMs ?? 50;
     this.retryMaxDelayMs = options.unprocessedRetry?.maxDelayMs ?? 2000;
@@ -216,7 +232,7 @@ export class DynamoDbBaselineStore implements BaselineStore {
       new GetItemCommand({ TableName: this.tableName, Key: marshall(MODEL_KEY), ConsistentRead: true }),
     );
     const observedSince = out.Item?.['observedSince']?.N;
-    const checkpoint = out.Item?.['checkpoint']?.N;
+    const checkpoint = out.Item?.[this.checkpointAttribute]?.N;
     return {
       ...(observedSince === undefined ? {} : { observedSince: Number(observedSince) }),
       ...(checkpoint === undefined ? {} : { checkpoint: Number(checkpoint) }),
@@ -229,8 +245,9 @@ export class DynamoDbBaselineStore implements BaselineStore {
       new UpdateItemCommand({
         TableName: this.tableName,
         Key: marshall(MODEL_KEY),
-        UpdateExpression: 'SET checkpoint = :t',
-        ConditionExpression: 'attribute_not_exists(checkpoint) OR checkpoint < :t',
+        UpdateExpression: 'SET #c = :t',
+        ConditionExpression: 'attribute_not_exists(#c) OR #c < :t',
+        ExpressionAttributeNames: { '#c': this.checkpointAttribute },
         ExpressionAttributeValues: { ':t': { N: String(runTime) } },
       }),
     );
@@ -503,7 +520,7 @@ export class DynamoDbBaselineStore implements BaselineStore {
   }
 
   public async getHealth(): Promise<HealthState> {
-    const out = await this.send('GetItem', new GetItemCommand({ TableName: this.tableName, Key: marshall(HEALTH_KEY), ConsistentRead: true }));
+    const out = await this.send('GetItem', new GetItemCommand({ TableName: this.tableName, Key: marshall(this.healthKey), ConsistentRead: true }));
     if (!out.Item) return { open: {} };
     const parsed = healthItemSchema.safeParse(unmarshall(out.Item));
     if (!parsed.success) throw new StoreError('malformed health item', { cause: parsed.error });
@@ -513,7 +530,7 @@ export class DynamoDbBaselineStore implements BaselineStore {
   public async putHealth(state: HealthState): Promise<void> {
     await this.send(
       'PutItem',
-      new PutItemCommand({ TableName: this.tableName, Item: marshall({ ...HEALTH_KEY, ...state }, { removeUndefinedValues: true }) }),
+      new PutItemCommand({ TableName: this.tableName, Item: marshall({ ...this.healthKey, ...state }, { removeUndefinedValues: true }) }),
     );
   }
 

@@ -66,6 +66,17 @@ export const detectorConfigSchema = z
       .default({ extra: [], exclude: [] }),
     /** AWS region, for console links in alerts. @default "us-east-1" */
     region: z.string().min(1).default('us-east-1'),
+    /**
+     * How runs read telemetry: `filter` (FilterLogEvents, every candidate event travels) or
+     * `insights` (Logs Insights aggregates server-side; see src/telemetry/insights/INSIGHTS.md). @default "filter"
+     */
+    telemetrySource: z.enum(['filter', 'insights']).default('filter'),
+    /** Invocations per schedule that split the log groups between them and share the table. @default 1 */
+    shards: z.number().int().min(1).max(64).default(1),
+    /** Log groups (resolved names) pinned to a shard; the others go by a stable hash of the name. @default {} */
+    logGroupShards: z.record(z.string().min(1), z.number().int().min(0)).default({}),
+    /** Logs Insights queries one invocation runs at once (the account quota is shared by all shards). @default 4 */
+    maxConcurrentQueries: z.number().int().min(1).max(30).default(4),
   })
   .strict()
   .superRefine((c, ctx) => {
@@ -74,6 +85,9 @@ export const detectorConfigSchema = z
     if (86_400_000 % bucket !== 0) ctx.addIssue({ code: 'custom', path: ['bucketSpan'], message: 'bucketSpan must divide a day' });
     if (lookback % bucket !== 0 || lookback < bucket)
       ctx.addIssue({ code: 'custom', path: ['lookback'], message: 'lookback must be a whole number of buckets' });
+    for (const [group, shard] of Object.entries(c.logGroupShards)) {
+      if (shard >= c.shards) ctx.addIssue({ code: 'custom', path: ['logGroupShards', group], message: `shard ${shard} is not below shards (${c.shards})` });
+    }
     if ((parseDuration(c.memory) ?? 0) < 86_400_000)
       ctx.addIssue({ code: 'custom', path: ['memory'], message: 'memory must be at least 1d' });
   });
@@ -95,6 +109,10 @@ export interface DetectorConfig {
   exceptions: ExceptionRule[];
   endpoints: { extra: string[]; exclude: string[] };
   region: string;
+  telemetrySource: 'filter' | 'insights';
+  shards: number;
+  logGroupShards: Record<string, number>;
+  maxConcurrentQueries: number;
 }
 
 /**
@@ -131,6 +149,10 @@ export function parseDetectorConfig(
     exceptions: c.exceptions,
     endpoints: c.endpoints,
     region: c.region,
+    telemetrySource: c.telemetrySource,
+    shards: c.shards,
+    logGroupShards: c.logGroupShards,
+    maxConcurrentQueries: c.maxConcurrentQueries,
   };
 }
 

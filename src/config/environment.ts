@@ -19,6 +19,10 @@ export const ENVIRONMENT_VARIABLES = {
   exceptions: 'EXCEPTIONS',
   endpoints: 'EXTRA_ENDPOINTS / EXCLUDE_ENDPOINTS',
   region: 'AWS_REGION',
+  telemetrySource: 'TELEMETRY_SOURCE',
+  shards: 'SHARDS',
+  logGroupShards: 'LOG_GROUP_SHARDS',
+  maxConcurrentQueries: 'INSIGHTS_MAX_CONCURRENT_QUERIES',
 } as const;
 
 export interface LambdaEnvironment {
@@ -29,7 +33,7 @@ export interface LambdaEnvironment {
   maxCatchUpRuns: number;
 }
 
-const NUMERIC = new Set(['anomalyThreshold', 'maxAlertsPerRun']);
+const NUMERIC = new Set(['anomalyThreshold', 'maxAlertsPerRun', 'shards', 'maxConcurrentQueries']);
 
 const list = (value: string | undefined): string[] | undefined =>
   value === undefined ? undefined : value.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
@@ -47,7 +51,7 @@ export function loadEnvironment(env: NodeJS.ProcessEnv): LambdaEnvironment {
   const raw: Record<string, unknown> = {};
   for (const [key, name] of Object.entries(ENVIRONMENT_VARIABLES)) {
     const value = env[name];
-    if (value === undefined || value === '' || key === 'endpoints' || key === 'logGroups' || key === 'exceptions') continue;
+    if (value === undefined || value === '' || key === 'endpoints' || key === 'logGroups' || key === 'exceptions' || key === 'logGroupShards') continue;
     raw[key] = NUMERIC.has(key) && /^-?\d+(\.\d+)?$/.test(value) ? Number(value) : value;
   }
   raw['logGroups'] = list(env['LOG_GROUPS']) ?? [];
@@ -56,6 +60,13 @@ export function loadEnvironment(env: NodeJS.ProcessEnv): LambdaEnvironment {
       raw['exceptions'] = JSON.parse(env['EXCEPTIONS']);
     } catch (error) {
       throw new ConfigError(`environment: EXCEPTIONS is not valid JSON (${(error as Error).message})`, { cause: error });
+    }
+  }
+  if (env['LOG_GROUP_SHARDS']?.trim()) {
+    try {
+      raw['logGroupShards'] = JSON.parse(env['LOG_GROUP_SHARDS']);
+    } catch (error) {
+      throw new ConfigError(`environment: LOG_GROUP_SHARDS is not valid JSON (${(error as Error).message})`, { cause: error });
     }
   }
   raw['endpoints'] = { extra: list(env['EXTRA_ENDPOINTS']) ?? [], exclude: list(env['EXCLUDE_ENDPOINTS']) ?? [] };

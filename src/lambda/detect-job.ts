@@ -3,7 +3,8 @@
 // Everything the scheduled Lambda does, with its dependencies passed in, so that it is tested
 // without module mocks: time budget, catch-up, structured logs and metrics per run.
 
-import type { AlertSink, BaselineStore, TelemetrySource } from '../ports.js';
+import { ConfigError } from '../errors.js';
+import type { AggregatedTelemetrySource, AlertSink, BaselineStore, TelemetrySource } from '../ports.js';
 import type { Detector } from '../run/run-detection.js';
 import { runScheduled, type ScheduledResult } from '../run/run-scheduled.js';
 import type { RunSummary } from '../run/run-summary.js';
@@ -11,6 +12,8 @@ import type { RunSummary } from '../run/run-summary.js';
 /** The scheduled event's fields this job reads (EventBridge `Scheduled Event`). */
 export interface DetectEvent {
   time?: string;
+  /** The shard this schedule runs (the rule's constant input `{"shard": i}`); absent: 0. */
+  shard?: unknown;
 }
 
 export interface DetectContext {
@@ -38,6 +41,13 @@ export interface DetectJobDeps {
   store: BaselineStore;
   alerts: AlertSink;
   telemetryFor(deadline: number): InvocationTelemetry;
+  /**
+   * Logs Insights mode: the aggregating source of one shard's log groups, with the invocation's
+   * deadline. Absent: the FilterLogEvents mode.
+   */
+  aggregatedFor?(deadline: number, shard: number): AggregatedTelemetrySource & { requestCounts?(): Record<string, number> };
+  /** The store keeping this shard's checkpoint and health (shared baselines). @default `store` for every shard */
+  storeFor?(shard: number): BaselineStore;
   logger: JobLogger;
   metrics: JobMetrics;
   now(): number;
@@ -70,6 +80,14 @@ function recordRun(metrics: JobMetrics, summary: RunSummary): void {
   metrics.addMetric('SnsRequests', 'Count', sum(summary.requests.sink));
 }
 
+/** The event's shard: an integer in [0, shards); a scheduled event without one is shard 0. */
+export function shardOf(event: DetectEvent | undefined, shards: number): number {
+  const shard = event?.shard ?? 0;
+  if (typeof shard !== 'number' || !Number.isInteger(shard) || shard < 0 || shard >= shards)
+    throw new ConfigError(`event: shard must be an integer from 0 to ${shards - 1} (SHARDS=${shards}), got ${JSON.stringify(shard)}`);
+  return shard;
+}
+
 export function createDetectJob(deps: DetectJobDeps): (event: DetectEvent | undefined, context: DetectContext) => Promise<DetectResult> {
   const { detector, logger, metrics } = deps;
   const overlapMs = detector.config.lookbackMs - detector.config.bucketMs;
@@ -78,12 +96,16 @@ export function createDetectJob(deps: DetectJobDeps): (event: DetectEvent | unde
     const scheduled = event?.time ? Date.parse(event.time) : Number.NaN;
     if (Number.isNaN(scheduled)) logger.warn('invocation without a scheduled time: using the current time', { event: { time: event?.time ?? null } });
     const deadline = started + context.getRemainingTimeInMillis() - (deps.safetyMarginMs ?? 30_000);
+    const shard = shardOf(event, detector.config.shards);
     const telemetry = deps.telemetryFor(deadline);
+    const aggregated = deps.aggregatedFor?.(deadline, shard);
+    const store = deps.storeFor ? deps.storeFor(shard) : deps.store;
     let longestRun = 0;
     let runStarted = started;
     const ports = {
       telemetry,
-      store: deps.store,
+      ...(aggregated ? { aggregated } : {}),
+      store,
       alerts: deps.alerts,
       now: deps.now,
     };
@@ -117,7 +139,13 @@ export function createDetectJob(deps: DetectJobDeps): (event: DetectEvent | unde
       });
     if (result.deferred.length > 0)
       logger.warn('time ran short: runs left for the next invocation', { deferred: result.deferred.map((t) => new Date(t).toISOString()) });
-    const missing = [...(telemetry.missingLogGroups ?? [])];
+    if (aggregated?.requestCounts) {
+      const insights = aggregated.requestCounts();
+      // The billed volume of the Insights mode, for the cost table and the dashboard.
+      metrics.addMetric('InsightsBytesScanned', 'Count', insights['BytesScanned'] ?? 0);
+      logger.info('logs insights requests', { shard, requests: insights });
+    }
+    const missing = [...((aggregated ? aggregated.missingLogGroups : telemetry.missingLogGroups) ?? [])];
     metrics.addMetric('MissingLogGroups', 'Count', missing.length);
     if (missing.length > 0) logger.warn('log groups not found', { missingLogGroups: missing });
     // The health alarm's metric: conditions open after this invocation, including those kept open
@@ -125,7 +153,7 @@ export function createDetectJob(deps: DetectJobDeps): (event: DetectEvent | unde
     // the runs are done all the same and the alarm goes on from its last data point.
     metrics.addMetric('HealthNotices', 'Count', result.health.length);
     try {
-      metrics.addMetric('HealthConditionsOpen', 'Count', Object.keys((await deps.store.getHealth()).open).length);
+      metrics.addMetric('HealthConditionsOpen', 'Count', Object.keys((await store.getHealth()).open).length);
     } catch (error) {
       logger.warn('health state not read: HealthConditionsOpen not emitted', { error: error instanceof Error ? error.message : String(error) });
     }

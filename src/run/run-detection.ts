@@ -17,13 +17,28 @@ import { alertMessage, overflowNotice } from '../alerts/outgoing-message.js';
 import { rankFairly } from '../alerts/rank-alerts.js';
 import { groupByBucketAndUser, mainHost, type BucketActivity } from '../model/bucket-activity.js';
 import { presenceBefore, scoreBucket } from '../model/rare-user-model.js';
-import type { AlertSink, AnomalyRecord, BaselineStore, BaselineUpdate, TelemetrySource, TimeWindow, UserAlertPointer } from '../ports.js';
+import type {
+  AggregatedTelemetrySource,
+  AlertSink,
+  AnomalyRecord,
+  BaselineStore,
+  BaselineUpdate,
+  TelemetrySource,
+  TimeWindow,
+  UserAlertPointer,
+} from '../ports.js';
+import { activitiesFromRows, streamsOf } from '../telemetry/insights/activity-rows.js';
 import { createPrefilter, type Prefilter } from '../telemetry/prefilter.js';
 import { readWindow } from '../telemetry/read-window.js';
 import { emptyRunSummary, type RunSummary } from './run-summary.js';
 
 export interface RunPorts {
   telemetry: TelemetrySource;
+  /**
+   * Logs Insights mode: activity is aggregated server-side and `telemetry` is not read; evidence
+   * is read from the aggregated source, only for the anomalies recorded by this run.
+   */
+  aggregated?: AggregatedTelemetrySource;
   store: BaselineStore;
   alerts: AlertSink;
   /** Wall-clock time for claims (in replay: the simulated run time). */
@@ -84,11 +99,24 @@ export async function runDetection(detector: Detector, ports: RunPorts, runTime:
   const window: TimeWindow = { start: runTime - config.lookbackMs, end: runTime };
   const summary = emptyRunSummary(runTime, window);
 
-  // 1. Read and normalize.
-  const reading = await readWindow(ports.telemetry, window, detector.catalogue, detector.prefilter);
-  summary.events = { read: reading.eventsRead, candidates: reading.candidates, skipped: reading.skipped };
-  summary.observations = reading.observations.length;
-  summary.lag = reading.lag;
+  // 1. Read and normalize (filter mode), or read the server-side aggregates (Insights mode).
+  let activities: BucketActivity[];
+  let rows: Parameters<typeof streamsOf>[0] = [];
+  if (ports.aggregated) {
+    const reading = await ports.aggregated.activity(window);
+    rows = reading.rows;
+    // Rows without a usable user are what the normalizers skip as 'unknown-shape'.
+    const skipped = reading.rowsSkipped > 0 ? { 'unknown-shape': reading.rowsSkipped } : {};
+    summary.events = { read: reading.recordsScanned, candidates: reading.recordsMatched, skipped };
+    summary.observations = rows.reduce((n, r) => n + r.calls, 0);
+    activities = activitiesFromRows(rows);
+  } else {
+    const reading = await readWindow(ports.telemetry, window, detector.catalogue, detector.prefilter);
+    summary.events = { read: reading.eventsRead, candidates: reading.candidates, skipped: reading.skipped };
+    summary.observations = reading.observations.length;
+    summary.lag = reading.lag;
+    activities = groupByBucketAndUser(reading.observations, config.bucketMs);
+  }
 
   // 2. Group and score.
   await store.noteObserved(window.start);
@@ -97,7 +125,6 @@ export async function runDetection(detector: Detector, ports: RunPorts, runTime:
   const learningUntil = observedSince + config.learningPeriodMs;
   summary.learning = runTime < learningUntil;
 
-  const activities = groupByBucketAndUser(reading.observations, config.bucketMs);
   const users = [...new Set(activities.map((a) => a.user))].sort();
   summary.users = users.length;
   summary.buckets = activities.length;
@@ -105,7 +132,15 @@ export async function runDetection(detector: Detector, ports: RunPorts, runTime:
   const params = { memoryMs: config.memoryMs };
   const typical = typicalUser(baselines, runTime, observedSince, params);
 
-  const anomalies: { activity: BucketActivity; doc: AlertDocument; score: number }[] = [];
+  const alertDocument = (activity: BucketActivity, score: ReturnType<typeof scoreBucket>): AlertDocument =>
+    buildAlertDocument(activity, score, typical && typical.user !== activity.user ? typical : undefined, {
+      rule: detector.rule,
+      region: config.region,
+      bucketMs: config.bucketMs,
+      threshold: config.anomalyThreshold,
+      detectedAt: runTime,
+    });
+  const anomalies: { activity: BucketActivity; doc: AlertDocument; score: number; scored: ReturnType<typeof scoreBucket> }[] = [];
   for (const activity of activities) {
     const history = baselines.get(activity.user)?.buckets ?? [];
     const score = scoreBucket({ bucketStart: activity.bucketStart, history, observedSince }, params);
@@ -123,17 +158,30 @@ export async function runDetection(detector: Detector, ports: RunPorts, runTime:
       summary.anomalies.duringLearning++;
       continue;
     }
-    const comparison = typical && typical.user !== activity.user ? typical : undefined;
-    const doc = buildAlertDocument(activity, score, comparison, {
-      rule: detector.rule,
-      region: config.region,
-      bucketMs: config.bucketMs,
-      threshold: config.anomalyThreshold,
-      detectedAt: runTime,
-    });
-    anomalies.push({ activity, doc, score: score.score });
+    anomalies.push({ activity, doc: alertDocument(activity, score), score: score.score, scored: score });
   }
   summary.anomalies.found = anomalies.length;
+
+  // Insights mode: the aggregates carry no processes or evidence. Read the source events of the
+  // anomalies this run records for the first time, only from the streams that hold them, through
+  // the same normalizers; their activity (evidence, processes) then is what the filter mode builds.
+  const existing = options.mode === 'learn' ? new Map<string, AnomalyRecord>() : await store.getAnomalies(anomalies.map((a) => a.doc.event.id));
+  if (ports.aggregated && options.mode !== 'learn') {
+    const fresh = anomalies.filter((a) => !existing.has(a.doc.event.id));
+    const targets = fresh.flatMap((a) => streamsOf(rows, a.activity.user, a.activity.bucketStart));
+    if (targets.length > 0) {
+      const evidence = await readWindow(ports.aggregated.evidence(targets), window, detector.catalogue, detector.prefilter);
+      const read = new Map(groupByBucketAndUser(evidence.observations, config.bucketMs).map((a) => [`${a.bucketStart}\u0000${a.user}`, a]));
+      for (const a of fresh) {
+        const full = read.get(`${a.activity.bucketStart}\u0000${a.activity.user}`);
+        if (!full) continue; // evidence gone (stream deleted) or not normalizable: alert on the aggregate
+        const index = activities.indexOf(a.activity);
+        if (index >= 0) activities[index] = full;
+        a.activity = full;
+        a.doc = alertDocument(full, a.scored);
+      }
+    }
+  }
 
   // 3. Learn (after scoring: a bucket is never its own history, whatever the order of runs).
   await store.learn(learningUpdates(activities, baselines, runTime - config.memoryMs));
@@ -144,7 +192,6 @@ export async function runDetection(detector: Detector, ports: RunPorts, runTime:
   }
 
   // 4. Record, except, suppress, rank, publish.
-  const existing = await store.getAnomalies(anomalies.map((a) => a.doc.event.id));
   const fresh = anomalies.filter((a) => !existing.has(a.doc.event.id)).sort((x, y) => x.activity.bucketStart - y.activity.bucketStart);
   if (fresh.length > 0) {
     // Exceptions written at run time (imds-watch exceptions add) join those of the config.

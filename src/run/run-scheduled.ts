@@ -78,7 +78,8 @@ export async function runScheduled(
   const health = await reportHealth(detector, ports, runTime, {
     runTime,
     eventsRead: summaries.reduce((n, s) => n + s.events.read, 0),
-    missingLogGroups: ports.telemetry.missingLogGroups ?? [],
+    // Insights mode reads through the aggregated source: its missing groups are the ones that count.
+    missingLogGroups: (ports.aggregated ? ports.aggregated.missingLogGroups : ports.telemetry.missingLogGroups) ?? [],
     deferredRuns: deferred.length,
     ...(plan.uncovered ? { uncovered: plan.uncovered } : {}),
   });

@@ -614,3 +614,43 @@ describe('the service packaged with logGroups and alertEmail parameters', () => 
     expect(subscription.Properties).toMatchObject({ Protocol: 'email', Endpoint: 'soc@example.com', TopicArn: { Ref: 'AlertTopic' } });
   });
 });
+
+describe('npx osls package in the Logs Insights mode with shards', () => {
+  let packaged: Packaged | undefined;
+  let template: Template;
+
+  beforeAll(async () => {
+    packaged = await packageService(['--param=logGroups=/a/b,/c*', '--param=telemetrySource=insights', '--param=shards=3']);
+    template = packaged.template;
+  }, PACKAGE_TIMEOUT_MS);
+
+  afterAll(async () => {
+    if (packaged) await rm(packaged.dir, { recursive: true, force: true });
+  });
+
+  it('runs one schedule per shard, each passing its shard, and lets the shards run side by side', () => {
+    // Prepare
+    const rules = resourcesOf(template, 'AWS::Events::Rule').map(([, r]) => r.Properties);
+    const inputs = rules.map((r) => JSON.parse(String((r['Targets'] as { Input: string }[])[0]?.Input)) as unknown);
+
+    // Assess
+    expect(rules.every((r) => r['ScheduleExpression'] === `rate(${SCHEDULE_MINUTES} minutes)`)).toBe(true);
+    expect(inputs).toEqual([{ shard: 0 }, { shard: 1 }, { shard: 2 }]);
+    expect(detectFunction(template).Properties['ReservedConcurrentExecutions']).toBe(3);
+    expect(detectFunction(template).Properties['Environment']).toMatchObject({ Variables: { TELEMETRY_SOURCE: 'insights', SHARDS: '3' } });
+  });
+
+  it('allows StartQuery on the configured log groups only, and the query-id actions that take no resource', () => {
+    // Prepare
+    const [, policy] = onlyResource(template, 'AWS::IAM::Policy');
+    const statements = (policy.Properties['PolicyDocument'] as unknown as { Statement: Statement[] }).Statement;
+    const logGroup = 'arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:';
+
+    // Assess
+    expect(template.Conditions?.['IsInsightsMode']).toEqual({ 'Fn::Equals': ['insights', 'insights'] });
+    expect(statements.map((s) => ({ actions: asArray(s.Action), resources: asArray(s.Resource).map(render) }))).toEqual([
+      { actions: ['logs:StartQuery'], resources: [`${logGroup}/a/b`, `${logGroup}/a/b:*`, `${logGroup}/c*`] },
+      { actions: ['logs:GetQueryResults', 'logs:StopQuery'], resources: ['*'] },
+    ]);
+  });
+});

@@ -694,3 +694,43 @@ describe('DynamoDbBaselineStore backfill progress', () => {
   });
 });
 // --- end backfill progress ---
+
+describe('DynamoDbBaselineStore shards', () => {
+  const shardStore = (shard: number): DynamoDbBaselineStore =>
+    new DynamoDbBaselineStore({ client: dynamo.client, tableName: TABLE, memoryMs: MEMORY, bucketMs: BUCKET, shard });
+
+  it('keeps a checkpoint per shard, each only moving forward', async () => {
+    // Prepare
+    const seven = shardStore(7);
+    const eight = shardStore(8);
+    // Act
+    await seven.advanceCheckpoint(T0 + 2 * BUCKET);
+    await eight.advanceCheckpoint(T0 + BUCKET);
+    await seven.advanceCheckpoint(T0 + BUCKET);
+    // Assess
+    expect((await seven.getModelState()).checkpoint).toBe(T0 + 2 * BUCKET);
+    expect((await eight.getModelState()).checkpoint).toBe(T0 + BUCKET);
+    expect((await shardStore(9).getModelState()).checkpoint).toBeUndefined();
+  });
+
+  it('keeps health per shard and shares baselines and the observation start', async () => {
+    // Prepare
+    const seven = shardStore(7);
+    const eight = shardStore(8);
+    const user = unique('shared');
+    // Act
+    await seven.putHealth({ lastEventsAt: T0, open: {} });
+    await seven.learn([{ user, add: [T0], forgetBefore: T0 - MEMORY }]);
+    await eight.learn([{ user, add: [T0, T0 + BUCKET], forgetBefore: T0 - MEMORY }]);
+    // Assess
+    expect(await seven.getHealth()).toEqual({ lastEventsAt: T0, open: {} });
+    expect(await eight.getHealth()).toEqual({ open: {} });
+    expect((await seven.getBaselines([user])).get(user)?.buckets).toEqual([T0, T0 + BUCKET]);
+    expect((await seven.getModelState()).observedSince).toBe((await eight.getModelState()).observedSince);
+  });
+
+  it('rejects a shard that is not a non-negative integer', () => {
+    expect(() => shardStore(-1)).toThrow(RangeError);
+    expect(() => shardStore(1.5)).toThrow(RangeError);
+  });
+});
