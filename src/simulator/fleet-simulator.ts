@@ -12,7 +12,12 @@
 // Formats follow the real records in ../shared/corpus (see FORMAT_NOTES.md there).
 
 import type { LogEvent } from '../telemetry/log-event.js';
+import { attackSteps, type AttackKind, type AttackStep } from './attack-timeline.js';
 import { derivePrng, hash32, mix32, type Prng } from './prng.js';
+import { linesPerCall, workloadRuns, type ScheduleDestination, type ScheduledRun, type WorkloadKind, type WorkloadSpec } from './workload-schedule.js';
+
+export type { AttackKind } from './attack-timeline.js';
+export type { WorkloadKind, WorkloadSpec } from './workload-schedule.js';
 
 // ---------------------------------------------------------------------------------------------
 // Public types
@@ -31,9 +36,12 @@ export interface HostSpec {
    * so the record names its host; without it the host is known only by its log stream.
    */
   auditdNode?: boolean;
+  /**
+   * Scale fleets: the host's metadata callers. Absent: the sample's fixed callers on every host
+   * (SSM agent, CloudWatch agent, the app's SDK, alice's daily AWS CLI).
+   */
+  workloads?: WorkloadSpec[];
 }
-
-export type AttackKind = 'curl-credentials' | 'python-ipv6' | 'wget-gcp';
 
 export interface AttackSpec {
   /** When the attack starts, ms since the epoch (audit time of its first record). */
@@ -45,6 +53,8 @@ export interface AttackSpec {
   kind: AttackKind;
   /** Label carried by every event of the attack; defaults to `attackLabel(spec)`. */
   label?: string;
+  /** The scenario it stands for in the ground truth (`GroundTruthLabel.kind`); defaults to `kind`. */
+  scenario?: string;
 }
 
 export interface FleetSpec {
@@ -60,6 +70,12 @@ export interface FleetSpec {
    * (two for an admin command run through sudo; see NOISE_EVENTS_PER_ACTIVITY).
    */
   noisePerHourPerHost: number;
+  /**
+   * Hosts with `workloads` only: the share of all CloudWatch events that are not metadata traffic, in
+   * [0, 1). Their noise rate is derived from it (and `noisePerHourPerHost` ignored); at 0 they also
+   * leave out the callers' own non-metadata syscalls (the CLI's exec, its S3 connect).
+   */
+  nonMetadataShare?: number;
 }
 
 export interface SimulatedEvent {
@@ -122,6 +138,19 @@ const SUDO_SHARE = 0.3;
 /** Syscall events (auditd events, ECS documents) per noise activity, on average. */
 export const NOISE_EVENTS_PER_ACTIVITY = 1 + 0.15 * SUDO_SHARE;
 
+/** CloudWatch events per noise activity, on average (raw auditd writes several records per syscall). */
+export function noiseLinesPerActivity(auditd: boolean): number {
+  let lines = 0;
+  for (const [weight, kind] of NOISE_MIX) {
+    if (kind === 'admin-exec') lines += weight * (1 + SUDO_SHARE) * linesPerCall('exec', auditd);
+    else if (kind === 'cron') lines += weight * linesPerCall('exec', auditd);
+    else lines += weight * linesPerCall('connect', auditd);
+  }
+  let total = 0;
+  for (const [weight] of NOISE_MIX) total += weight;
+  return lines / total;
+}
+
 /** Read delay of the CloudWatch agent: `timestamp` = audit time + 0..5 s. */
 export const READ_DELAY_MAX_MS = 5 * SECOND;
 /** Ingestion delay: `ingestionTime` = `timestamp` + 1..30 s, or 20..25 min for a small share. */
@@ -133,6 +162,8 @@ export const IMDS_IPV4 = '169.254.169.254';
 export const IMDS_IPV6 = 'fd00:ec2::254';
 export const AMAZON_DNS = '169.254.169.253';
 export const AMAZON_TIME_SYNC = '169.254.169.123';
+/** The ECS task-credentials endpoint (`AWS_CONTAINER_CREDENTIALS_RELATIVE_URI` is relative to it). */
+export const ECS_CREDENTIALS = '169.254.170.2';
 
 /** The sample attack's label. */
 export const SAMPLE_ATTACK_LABEL = 'www-data-curl-imds';
@@ -141,6 +172,7 @@ const KIND_SLUG: Record<AttackKind, string> = {
   'curl-credentials': 'curl-imds',
   'python-ipv6': 'python-imds-ipv6',
   'wget-gcp': 'wget-gcp-metadata',
+  'curl-ecs-credentials': 'curl-ecs-credentials',
 };
 
 /** The label an attack's events carry: its own `label`, else `<user>-<what it does>`. */
@@ -361,6 +393,7 @@ const IMDS4: Destination = { family: 'inet', ip: IMDS_IPV4, port: 80, transport:
 const IMDS6: Destination = { family: 'inet6', ip: IMDS_IPV6, port: 80, transport: 'tcp' };
 const DNS: Destination = { family: 'inet', ip: AMAZON_DNS, port: 53, transport: 'udp' };
 const NTP: Destination = { family: 'inet', ip: AMAZON_TIME_SYNC, port: 123, transport: 'udp' };
+const ECS4: Destination = { family: 'inet', ip: ECS_CREDENTIALS, port: 80, transport: 'tcp' };
 
 const CW_AGENT_EXE = '/opt/aws/amazon-cloudwatch-agent/bin/amazon-cloudwatch-agent';
 const LD_SO = '/lib64/ld-linux-x86-64.so.2';
@@ -376,6 +409,15 @@ const ADMIN_COMMANDS: readonly (readonly string[])[] = [
   ['df', '-h'],
   ['journalctl', '-u', 'app', '--since', '1 hour ago'],
   ['cat', '/etc/os-release'],
+];
+
+/** What people run with the AWS CLI (none names a metadata URL; the SDK inside calls IMDS). */
+const CLI_COMMANDS: readonly (readonly string[])[] = [
+  ['aws', 's3', 'ls'],
+  ['aws', 'sts', 'get-caller-identity'],
+  ['aws', 'ec2', 'describe-instances', '--output', 'table'],
+  ['aws', 'logs', 'tail', '/aws/lambda/orders', '--since', '1h'],
+  ['aws', 'ssm', 'get-parameter', '--name', '/app/config'],
 ];
 
 const CRON_JOBS: readonly string[] = [
@@ -412,8 +454,15 @@ class HostSim {
   private readonly agentId: string;
   private readonly machineId: string;
   private readonly bootTime: number;
-  private aliceDay = -1;
-  private aliceShell: Proc | undefined;
+  /** Each person's login shell of the day (one ssh session per UTC day). */
+  private readonly shells = new Map<string, { day: number; shell: Proc }>();
+  /** The people with a login on this host: alice on the sample's hosts. */
+  private readonly people = new Map<string, Account>([['alice', account('alice')]]);
+  /** Who runs the admin commands of the ordinary traffic. */
+  private admin: Account = account('alice');
+  /** nonMetadataShare 0 on a scale host: leave out every syscall that is not metadata traffic. */
+  private readonly metadataOnly: boolean;
+  private containerShimProc: Proc | undefined;
 
   // long-running processes
   private readonly resolved: Proc;
@@ -497,7 +546,9 @@ class HostSim {
       : daemon('app', '/usr/bin/node', ['/usr/bin/node', '/srv/app/server.js'], boot.int(1500, 1700));
     this.app.cwd = '/srv/app';
 
-    this.setUpSources(attacks);
+    this.metadataOnly = spec.workloads !== undefined && fleet.nonMetadataShare === 0;
+    if (spec.workloads) this.setUpScaleSources(spec.workloads, attacks);
+    else this.setUpSources(attacks);
   }
 
   private entityId(pid: number, start: number): string {
@@ -550,31 +601,31 @@ class HostSim {
     return p;
   }
 
-  /** alice's login shell of the day (one ssh session per UTC day). */
-  private alice(t: number): Proc {
+  /** A person's login shell of the day (one ssh session per UTC day). */
+  private humanShell(who: Account, t: number): Proc {
     const day = Math.floor(t / DAY);
-    if (this.aliceDay !== day || !this.aliceShell) {
-      this.aliceDay = day;
-      const ses = this.newSession();
-      const sshd = this.newPid();
-      const pid = this.newPid();
-      this.aliceShell = {
-        pid,
-        ppid: sshd,
-        account: account('alice'),
-        auid: 1000,
-        ses,
-        tty: 'pts0',
-        exe: '/usr/bin/bash',
-        comm: 'bash',
-        argv: ['-bash'],
-        cwd: '/home/alice',
-        subj: 'unconfined',
-        entityId: this.entityId(pid, t),
-        parent: { pid: sshd, name: 'sshd', executable: '/usr/sbin/sshd', entityId: this.entityId(sshd, t) },
-      };
-    }
-    return this.aliceShell;
+    const cached = this.shells.get(who.name);
+    if (cached && cached.day === day) return cached.shell;
+    const ses = this.newSession();
+    const sshd = this.newPid();
+    const pid = this.newPid();
+    const shell: Proc = {
+      pid,
+      ppid: sshd,
+      account: who,
+      auid: who.uid,
+      ses,
+      tty: 'pts0',
+      exe: '/usr/bin/bash',
+      comm: 'bash',
+      argv: ['-bash'],
+      cwd: who.home,
+      subj: 'unconfined',
+      entityId: this.entityId(pid, t),
+      parent: { pid: sshd, name: 'sshd', executable: '/usr/sbin/sshd', entityId: this.entityId(sshd, t) },
+    };
+    this.shells.set(who.name, { day, shell });
+    return shell;
   }
 
   /** The per-connection sshd process of a new login. */
@@ -652,7 +703,7 @@ class HostSim {
       nextAt: firstCli,
       fire: () => {
         const t = cliSource.nextAt;
-        const shell = this.alice(t);
+        const shell = this.humanShell(account('alice'), t);
         const aws = this.spawn(shell, account('alice'), ['aws', 's3', 'ls'], '/usr/local/bin/aws', t);
         this.push(t, 'exec', aws);
         let at = t + cli.int(180, 450);
@@ -679,7 +730,12 @@ class HostSim {
     };
 
     this.sources.push(ssmSource, cwSource, sdkSource, cliSource, noiseSource);
+    this.setUpAttacks(attacks);
+  }
 
+  private setUpAttacks(attacks: readonly AttackSpec[]): void {
+    const { seed } = this.fleet;
+    const name = this.spec.name;
     // attacks, in time order
     const mine = attacks.filter((a) => a.host === name).sort((a, b) => a.at - b.at);
     mine.forEach((attack, i) => {
@@ -693,6 +749,167 @@ class HostSim {
       };
       this.sources.push(src);
     });
+  }
+
+  // ----- scale fleets: callers from the host's workloads -----
+
+  private setUpScaleSources(workloads: readonly WorkloadSpec[], attacks: readonly AttackSpec[]): void {
+    const { seed, start } = this.fleet;
+    const end = start + this.fleet.days * DAY;
+    const name = this.spec.name;
+    const accounts = workloads.map((w) => this.scaleAccount(w.user, w.uid));
+    workloads.forEach((w, i) => {
+      if (w.kind === 'human-cli' || w.kind === 'one-off-script') this.people.set(w.user, accounts[i]!);
+    });
+    const firstPerson = workloads.findIndex((w) => w.kind === 'human-cli');
+    if (firstPerson >= 0) this.admin = accounts[firstPerson]!;
+
+    workloads.forEach((w, i) => {
+      const acct = accounts[i]!;
+      const daemon = this.workloadDaemon(w, acct, i);
+      const runs = workloadRuns(seed, name, i, w, start, end);
+      let next = runs.next();
+      const src: Source = {
+        nextAt: next.done ? Infinity : next.value.start,
+        fire: () => {
+          if (!next.done) this.runWorkload(w, acct, daemon, next.value);
+          next = runs.next();
+          src.nextAt = next.done ? Infinity : next.value.start;
+        },
+      };
+      this.sources.push(src);
+    });
+
+    // Ordinary non-metadata traffic, evenly spread (jittered gaps) so the share holds on small fleets too.
+    const noise = derivePrng(seed, 'noise', name);
+    const rate = this.scaleNoisePerHour(workloads, start, end);
+    const meanGap = rate > 0 ? HOUR / rate : Infinity;
+    const noiseSource: Source = {
+      nextAt: rate > 0 ? start + noise.range(0, meanGap) : Infinity,
+      fire: () => {
+        const t = noiseSource.nextAt;
+        this.noise(t, noise);
+        noiseSource.nextAt = t + meanGap * noise.range(0.5, 1.5);
+      },
+    };
+    this.sources.push(noiseSource);
+    this.setUpAttacks(attacks);
+  }
+
+  /** Noise activities per hour that make `nonMetadataShare` of this host's events non-metadata traffic. */
+  private scaleNoisePerHour(workloads: readonly WorkloadSpec[], start: number, end: number): number {
+    const share = this.fleet.nonMetadataShare;
+    if (share === undefined) return this.fleet.noisePerHourPerHost;
+    if (share === 0) return 0;
+    const auditd = this.spec.format === 'auditd' || this.spec.format === 'auditd-enriched';
+    let metadata = 0;
+    let other = 0;
+    workloads.forEach((w, i) => {
+      for (const run of workloadRuns(this.fleet.seed, this.spec.name, i, w, start, end)) {
+        for (const call of run.calls) {
+          if (call.metadata) metadata += linesPerCall(call.action, auditd);
+          else other += linesPerCall(call.action, auditd);
+        }
+      }
+    });
+    const wanted = (metadata * share) / (1 - share) - other;
+    return Math.max(0, wanted) / noiseLinesPerActivity(auditd) / ((end - start) / HOUR);
+  }
+
+  private scaleAccount(user: string, uid: number): Account {
+    const known = ACCOUNTS.find((a) => a.name === user && a.uid === uid);
+    const person = uid >= 1000 && uid < 60000;
+    const acct = known ?? { name: user, uid, gid: uid, group: user, home: person ? `/home/${user}` : `/var/lib/${user}` };
+    if (!this.names.has(uid)) this.names.set(uid, acct);
+    return acct;
+  }
+
+  /** The long-running process a workload connects from (none for workloads that start their own). */
+  private workloadDaemon(w: WorkloadSpec, acct: Account, index: number): { main: Proc; alt?: Proc } {
+    switch (w.kind) {
+      case 'ssm-agent':
+        return { main: this.ssmWorker, alt: this.ssmAgent };
+      case 'cloudwatch-agent':
+        return { main: this.cwAgent };
+      default:
+        break;
+    }
+    if (w.kind === 'sdk-refresh' && acct.name === 'app' && acct.uid === this.app.account.uid) return { main: this.app };
+    const boot = derivePrng(this.fleet.seed, 'workload-daemon', this.spec.name, index);
+    const pid = boot.int(1700, 2000) + index * 7;
+    const main: Proc = {
+      pid,
+      ppid: 1,
+      account: acct,
+      auid: AUID_UNSET,
+      ses: AUID_UNSET,
+      tty: '(none)',
+      exe: '/usr/bin/node',
+      comm: 'node',
+      argv: ['/usr/bin/node', `/srv/${acct.name}/server.js`],
+      cwd: `/srv/${acct.name}`,
+      subj: 'unconfined',
+      entityId: this.entityId(pid, this.bootTime),
+    };
+    if (w.kind === 'monitoring-agent') {
+      main.exe = '/opt/datadog-agent/bin/agent/agent';
+      main.comm = 'agent';
+      main.argv = [main.exe, 'run', '-p', '/opt/datadog-agent/run/agent.pid'];
+      main.cwd = '/';
+    }
+    return { main };
+  }
+
+  /** Renders one run of a workload: the processes it starts and the connects they make. */
+  private runWorkload(w: WorkloadSpec, acct: Account, daemon: { main: Proc; alt?: Proc }, run: ScheduledRun): void {
+    let current: Proc | undefined;
+    let execs = 0;
+    for (const call of run.calls) {
+      if (call.action === 'exec') {
+        current = this.workloadProcess(w, acct, current, execs++, call.at);
+        if (!this.metadataOnly || call.metadata) this.push(call.at, 'exec', current);
+      } else if (!this.metadataOnly || call.metadata) {
+        const proc = call.alt && daemon.alt ? daemon.alt : (current ?? daemon.main);
+        const dest = this.destination(call.dest ?? 'imds4');
+        this.push(call.at, 'connect', proc, dest, dest.transport === 'udp' ? 0 : -115);
+      }
+    }
+  }
+
+  /** The `n`th process a workload's run starts at `t` (child of `previous` when there is one). */
+  private workloadProcess(w: WorkloadSpec, acct: Account, previous: Proc | undefined, n: number, t: number): Proc {
+    switch (w.kind) {
+      case 'human-cli':
+        return this.spawn(this.humanShell(acct, t), acct, [...this.prng.pick(CLI_COMMANDS)], '/usr/local/bin/aws', t);
+      case 'one-off-script':
+        return this.spawn(this.humanShell(acct, t), acct, ['curl', '-s', `http://${IMDS_IPV4}/latest/meta-data/instance-id`], '/usr/bin/curl', t);
+      case 'weekly-job': {
+        if (n > 0 && previous) {
+          return this.spawn(previous, acct, ['aws', 's3', 'sync', '/var/backups', `s3://backups-${this.spec.name}/weekly/`], '/usr/local/bin/aws', t);
+        }
+        const cronPid = this.newPid();
+        const cron: Proc = {
+          pid: cronPid,
+          ppid: 1,
+          account: account('root'),
+          auid: acct.uid,
+          ses: this.newSession(),
+          tty: '(none)',
+          exe: '/usr/sbin/cron',
+          comm: 'cron',
+          argv: ['/usr/sbin/CRON', '-f', '-P'],
+          cwd: acct.home,
+          subj: 'unconfined',
+          entityId: this.entityId(cronPid, t),
+        };
+        return this.spawn(cron, acct, ['/bin/sh', '-c', '/usr/local/bin/weekly-backup.sh'], '/usr/bin/dash', t, { execPath: '/bin/sh' });
+      }
+      case 'ecs-tasks':
+        // A short-lived task: a new process (and entity) each time, the same container user.
+        return this.spawn(this.containerShim(), acct, ['node', '/app/worker.js'], '/usr/local/bin/node', t, { cwd: '/app' });
+      default:
+        return this.spawn(previous ?? this.ssmWorker, acct, ['sh', '-c', 'true'], '/usr/bin/dash', t, { execPath: '/bin/sh' });
+    }
   }
 
   private noise(t: number, p: Prng): void {
@@ -724,7 +941,7 @@ class HostSim {
         break;
       case 'admin-exec': {
         const argv = [...p.pick(ADMIN_COMMANDS)];
-        const shell = this.alice(t);
+        const shell = this.humanShell(this.admin, t);
         const bin = BIN_DIR[argv[0]!] ?? `/usr/bin/${argv[0]}`;
         if (p.chance(SUDO_SHARE)) {
           // sudo: auid stays alice, uid becomes root
@@ -733,7 +950,7 @@ class HostSim {
           const child = this.spawn(sudo, account('root'), argv, bin, t);
           this.push(t + p.int(8, 60), 'exec', child);
         } else {
-          this.push(t, 'exec', this.spawn(shell, account('alice'), argv, bin, t));
+          this.push(t, 'exec', this.spawn(shell, this.admin, argv, bin, t));
         }
         break;
       }
@@ -774,15 +991,24 @@ class HostSim {
     const label = attackLabel(attack);
     const acct = this.attackAccount(attack);
     const t0 = attack.at;
-    // The attacker's shell: a web shell under php-fpm for service accounts, a login otherwise.
+    // The attacker's shell: a person's own login shell, a web shell under php-fpm for www-data,
+    // a shell inside a task on a container host, a login otherwise.
     let shell: Proc;
-    if (acct.uid === 1000 && acct.name === 'alice') {
-      shell = this.alice(t0);
+    if (this.people.get(acct.name)?.uid === acct.uid) {
+      shell = this.humanShell(acct, t0);
     } else {
       const interactive = acct.uid >= 1000 && acct.uid < 60000;
       // www-data: a web shell under php-fpm; a person: an ssh login; another service account: its daemon's child.
       const parent =
-        acct.name === 'www-data' ? this.phpFpm : interactive ? this.sshd(t0) : acct.name === 'app' ? this.app : this.ssmWorker;
+        acct.name === 'www-data'
+          ? this.phpFpm
+          : interactive
+            ? this.sshd(t0)
+            : acct.name === 'app'
+              ? this.app
+              : attack.kind === 'curl-ecs-credentials'
+                ? this.containerShim()
+                : this.ssmWorker;
       shell = this.spawn(parent, acct, ['sh', '-c', '-i'], '/usr/bin/dash', t0, {
         execPath: '/bin/sh',
         auid: interactive ? acct.uid : AUID_UNSET,
@@ -791,48 +1017,98 @@ class HostSim {
         cwd: acct.name === 'www-data' ? '/var/www/html' : acct.home,
       });
     }
+    const procs: Proc[] = [];
+    for (const step of attackSteps(attack.kind, t0, p)) {
+      if (step.action === 'exec') {
+        const proc = this.attackProcess(attack.kind, step, shell, acct, t0);
+        procs[step.proc] = proc;
+        if (!this.metadataOnly || step.metadata) this.push(step.at, 'exec', proc, undefined, 0, label);
+      } else if (!this.metadataOnly || step.metadata) {
+        const proc = procs[step.proc] ?? shell;
+        const nonBlocking = attack.kind === 'curl-credentials' || attack.kind === 'curl-ecs-credentials';
+        this.push(step.at, 'connect', proc, this.destination(step.dest ?? 'imds4'), nonBlocking ? -115 : 0, label);
+      }
+    }
+  }
+
+  /** The process an attack step starts (curl, python3, wget) as a child of the attacker's shell. */
+  private attackProcess(kind: AttackKind, step: AttackStep, shell: Proc, acct: Account, t0: number): Proc {
     const opts = { cwd: shell.cwd };
-    switch (attack.kind) {
+    switch (kind) {
       case 'curl-credentials': {
+        if (step.proc === 0) {
+          return this.spawn(shell, acct, ['curl', '-s', '-X', 'PUT', `http://${IMDS_IPV4}/latest/api/token`, '-H', 'X-aws-ec2-metadata-token-ttl-seconds: 21600'], '/usr/bin/curl', step.at, opts);
+        }
         const token = `AQAEA${pseudoBase64(hash32(this.fleet.seed, 'token', t0), 49)}==`;
-        const put = this.spawn(shell, acct, ['curl', '-s', '-X', 'PUT', `http://${IMDS_IPV4}/latest/api/token`, '-H', 'X-aws-ec2-metadata-token-ttl-seconds: 21600'], '/usr/bin/curl', t0, opts);
-        this.push(t0, 'exec', put, undefined, 0, label);
-        const c1 = t0 + p.int(3, 12);
-        this.push(c1, 'connect', put, IMDS4, -115, label);
-        const t1 = c1 + p.int(30, 400);
-        const get = this.spawn(
+        return this.spawn(
           shell,
           acct,
           ['curl', '-s', '-H', `X-aws-ec2-metadata-token: ${token}`, `http://${IMDS_IPV4}/latest/meta-data/iam/security-credentials/app-role`],
           '/usr/bin/curl',
-          t1,
+          step.at,
           opts,
         );
-        this.push(t1, 'exec', get, undefined, 0, label);
-        this.push(t1 + p.int(3, 12), 'connect', get, IMDS4, -115, label);
-        break;
       }
       case 'python-ipv6': {
         const code = `import urllib.request as u;print(u.urlopen('http://[${IMDS_IPV6}]/latest/meta-data/iam/security-credentials/').read().decode())`;
-        const py = this.spawn(shell, acct, ['python3', '-c', code], '/usr/bin/python3.10', t0, { ...opts, execPath: '/usr/bin/python3' });
-        this.push(t0, 'exec', py, undefined, 0, label);
-        this.push(t0 + p.int(20, 60), 'connect', py, IMDS6, 0, label);
-        break;
+        return this.spawn(shell, acct, ['python3', '-c', code], '/usr/bin/python3.10', step.at, { ...opts, execPath: '/usr/bin/python3' });
       }
       case 'wget-gcp': {
         const url = 'http://metadata.google.internal/computeMetadata/v1/instance/service-accounts/default/token';
-        const wget = this.spawn(shell, acct, ['wget', '-q', '-O', '-', '--header', 'Metadata-Flavor: Google', url], '/usr/bin/wget', t0, opts);
-        this.push(t0, 'exec', wget, undefined, 0, label);
-        const dnsAt = t0 + p.int(2, 8);
-        this.push(dnsAt, 'connect', wget, DNS, 0, label);
-        this.push(dnsAt + p.int(1, 20), 'connect', wget, IMDS4, 0, label);
-        break;
+        return this.spawn(shell, acct, ['wget', '-q', '-O', '-', '--header', 'Metadata-Flavor: Google', url], '/usr/bin/wget', step.at, opts);
+      }
+      case 'curl-ecs-credentials': {
+        const uri = `/v2/credentials/${uuidFrom(hash32(this.fleet.seed, 'task-credentials', t0))}`;
+        return this.spawn(shell, acct, ['curl', '-s', `http://${ECS_CREDENTIALS}${uri}`], '/usr/bin/curl', step.at, opts);
       }
       default: {
-        const never: never = attack.kind;
+        const never: never = kind;
         throw new Error(`unknown attack kind ${String(never)}`);
       }
     }
+  }
+
+  private destination(dest: ScheduleDestination): Destination {
+    switch (dest) {
+      case 'imds4':
+      case 'gcp': // metadata.google.internal resolves to the link-local address
+        return IMDS4;
+      case 'imds6':
+        return IMDS6;
+      case 'ecs':
+        return ECS4;
+      case 'dns':
+        return DNS;
+      case 's3':
+        return { family: 'inet', ip: `52.217.${this.prng.int(0, 255)}.${this.prng.int(1, 254)}`, port: 443, transport: 'tcp' };
+      default: {
+        const never: never = dest;
+        throw new Error(`unknown destination ${String(never)}`);
+      }
+    }
+  }
+
+  /** The containerd shim the tasks of a container host run under (started on first use). */
+  private containerShim(): Proc {
+    if (!this.containerShimProc) {
+      const pid = this.newPid();
+      const exe = '/usr/bin/containerd-shim-runc-v2';
+      this.containerShimProc = {
+        pid,
+        ppid: 1,
+        account: account('root'),
+        auid: AUID_UNSET,
+        ses: AUID_UNSET,
+        tty: '(none)',
+        exe,
+        comm: commOf(exe),
+        argv: [exe, '-namespace', 'moby', '-address', '/run/containerd/containerd.sock'],
+        cwd: '/',
+        subj: 'unconfined',
+        entityId: this.entityId(pid, this.bootTime),
+      };
+    }
+    return this.containerShimProc;
   }
 
   /** Runs every source due before `until`, in time order. */
@@ -1118,6 +1394,17 @@ function uuidFrom(h: number): string {
 // ---------------------------------------------------------------------------------------------
 // The fleet
 
+const WORKLOAD_KINDS: ReadonlySet<string> = new Set<WorkloadKind>([
+  'ssm-agent',
+  'cloudwatch-agent',
+  'monitoring-agent',
+  'sdk-refresh',
+  'human-cli',
+  'weekly-job',
+  'ecs-tasks',
+  'one-off-script',
+]);
+
 function validate(spec: FleetSpec): void {
   if (!Number.isFinite(spec.start)) throw new RangeError('FleetSpec.start must be a finite time in ms');
   if (!Number.isFinite(spec.days) || spec.days <= 0) throw new RangeError('FleetSpec.days must be a positive number');
@@ -1125,6 +1412,8 @@ function validate(spec: FleetSpec): void {
     throw new RangeError('FleetSpec.noisePerHourPerHost must be a non-negative number');
   }
   if (!Number.isFinite(spec.seed)) throw new RangeError('FleetSpec.seed must be a finite number');
+  const share = spec.nonMetadataShare;
+  if (share !== undefined && !(share >= 0 && share < 1)) throw new RangeError('FleetSpec.nonMetadataShare must be in [0, 1)');
   const names = new Set<string>();
   const streams = new Set<string>();
   for (const h of spec.hosts) {
@@ -1136,6 +1425,11 @@ function validate(spec: FleetSpec): void {
     if (streams.has(stream)) throw new RangeError(`duplicate log stream ${h.instanceId} in ${h.logGroup}`);
     names.add(h.name);
     streams.add(stream);
+    for (const w of h.workloads ?? []) {
+      if (!WORKLOAD_KINDS.has(w.kind)) throw new RangeError(`host ${h.name}: unknown workload kind ${String(w.kind)}`);
+      if (!Number.isInteger(w.uid) || w.uid < 0) throw new RangeError(`host ${h.name}: workload ${w.kind} uid must be a non-negative integer`);
+      if (w.from !== undefined && !Number.isFinite(w.from)) throw new RangeError(`host ${h.name}: workload ${w.kind} from must be a finite time in ms`);
+    }
   }
   const end = spec.start + spec.days * DAY;
   for (const a of spec.attacks) {

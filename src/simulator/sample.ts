@@ -15,6 +15,7 @@ import { finished } from 'node:stream/promises';
 
 import type { LogEvent } from '../telemetry/log-event.js';
 import { SIMULATOR_VERSION, attackLabel, defaultSampleSpec, simulateFleet, type FleetSpec } from './fleet-simulator.js';
+import { groundTruth, isScaleSpec } from './scale-fleet.js';
 
 export interface SampleTelemetry {
   /** NDJSON of CloudWatch events, one `{timestamp, ingestionTime, logGroupName, logStreamName, eventId, message}` a line. */
@@ -93,8 +94,9 @@ async function sizeOf(file: string): Promise<number | undefined> {
 }
 
 /**
- * Streams a fleet as NDJSON to `file` (through a temporary file renamed at the end) and its attack
- * labels to `labelsFile`. Writes in chunks and waits for the stream to drain.
+ * Streams a fleet as NDJSON to `file` (through a temporary file renamed at the end) and its labels to
+ * `labelsFile`: one line per attack event for the sample, the ground truth (GroundTruthLabel NDJSON)
+ * for a spec from scaleFleetSpec. Writes in chunks and waits for the stream to drain.
  */
 export async function writeFleetNdjson(spec: FleetSpec, file: string, labelsFile: string): Promise<WriteSummary> {
   const tmp = `${file}.${process.pid}.tmp`;
@@ -102,6 +104,8 @@ export async function writeFleetNdjson(spec: FleetSpec, file: string, labelsFile
   const out = createWriteStream(tmp, { encoding: 'utf8' });
   const attacks = new Map(spec.attacks.map((a) => [attackLabel(a), a]));
   const labelLines: string[] = [];
+  const scale = isScaleSpec(spec);
+  let labelledEvents = 0;
   let events = 0;
   let bytes = 0;
   let last = spec.start;
@@ -118,7 +122,8 @@ export async function writeFleetNdjson(spec: FleetSpec, file: string, labelsFile
       chunk += toCloudWatchJson(event) + '\n';
       events++;
       last = Math.max(last, event.timestamp, event.ingestionTime);
-      if (label) {
+      if (label) labelledEvents++;
+      if (label && !scale) {
         const attack = attacks.get(label.attack);
         labelLines.push(
           JSON.stringify({
@@ -141,7 +146,9 @@ export async function writeFleetNdjson(spec: FleetSpec, file: string, labelsFile
     await flush();
     out.end();
     await finished(out);
-    await writeFile(labelsTmp, labelLines.length ? labelLines.join('\n') + '\n' : '');
+    // A scale fleet's label file is its ground truth: one line per attack or benign rarity.
+    const fileLines = scale ? groundTruth(spec).map((l) => JSON.stringify(l)) : labelLines;
+    await writeFile(labelsTmp, fileLines.length ? fileLines.join('\n') + '\n' : '');
     await rename(labelsTmp, labelsFile);
     await rename(tmp, file);
   } catch (err) {
@@ -153,7 +160,7 @@ export async function writeFleetNdjson(spec: FleetSpec, file: string, labelsFile
   return {
     events,
     bytes,
-    labelledEvents: labelLines.length,
+    labelledEvents,
     from: new Date(Math.floor(spec.start / QUARTER_HOUR) * QUARTER_HOUR).toISOString(),
     to: new Date(Math.ceil(last / QUARTER_HOUR) * QUARTER_HOUR).toISOString(),
   };
