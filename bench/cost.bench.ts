@@ -23,7 +23,8 @@ import { createDetector } from '../src/run/run-detection.js';
 import { runScheduled } from '../src/run/run-scheduled.js';
 import { simulateFleet, type FleetSpec } from '../src/simulator/fleet-simulator.js';
 import { scaleFleetSpec } from '../src/simulator/scale-fleet.js';
-import { auditIdFilterPatterns, buildFilterPatterns } from '../src/telemetry/cloudwatch-filter-pattern.js';
+import { auditIdOf } from '../src/telemetry/auditd/audit-record.js';
+import { auditRecordQueries, buildFilterPatterns } from '../src/telemetry/cloudwatch-filter-pattern.js';
 import type { LogEvent } from '../src/telemetry/log-event.js';
 import type { Prefilter } from '../src/telemetry/prefilter.js';
 import { readWindow } from '../src/telemetry/read-window.js';
@@ -98,7 +99,8 @@ function measureTelemetry(hosts: number): CostResult['telemetry'] {
 /**
  * What the CloudWatch Logs adapter would fetch: candidates are the events the server-side filter
  * passes (the prefilter has the same needles), one query per (log group, pattern); auditd records
- * come from one query per (log group, stream, audit-id pattern). Pages from events and bytes.
+ * come from the queries auditRecordQueries plans per log group (up to 100 streams each, their audit
+ * ids OR-ed in patterns of at most 1024 characters), as the adapter sends them. Pages from events and bytes.
  */
 class MeteredTelemetrySource implements TelemetrySource {
   public pages = 0;
@@ -137,27 +139,44 @@ class MeteredTelemetrySource implements TelemetrySource {
   }
 
   public async *auditRecords(window: TimeWindow, keys: readonly AuditEventKey[]): AsyncIterable<LogEvent> {
-    const streams = new Map<string, { ids: Set<string>; events: number; bytes: number }>();
+    // The adapter's plan: per log group, auditRecordQueries over the audit ids of each stream.
+    const idsByGroup = new Map<string, Map<string, Set<string>>>();
     for (const key of keys) {
       if (!/^\d+\.\d+:\d+$/.test(key.auditId)) continue;
-      const id = `${key.logGroup}\u0000${key.logStream}`;
-      const stream = streams.get(id) ?? { ids: new Set<string>(), events: 0, bytes: 0 };
-      streams.set(id, stream);
-      stream.ids.add(key.auditId);
+      const streams = idsByGroup.get(key.logGroup) ?? new Map<string, Set<string>>();
+      idsByGroup.set(key.logGroup, streams);
+      const ids = streams.get(key.logStream) ?? new Set<string>();
+      streams.set(key.logStream, ids);
+      ids.add(key.auditId);
     }
+    // What each (group, stream, audit id) returns; the one query holding that pair fetches it.
+    const returned = new Map<string, { events: number; bytes: number }>();
     for await (const event of this.inner.auditRecords(window, keys)) {
-      const stream = streams.get(`${event.logGroup}\u0000${event.logStream}`);
-      if (stream) {
-        stream.events++;
-        stream.bytes += eventBytes(event);
+      const id = auditIdOf(event.message);
+      if (id) {
+        const pair = `${event.logGroup}\u0000${event.logStream}\u0000${id.auditId}`;
+        const tally = returned.get(pair) ?? { events: 0, bytes: 0 };
+        returned.set(pair, tally);
+        tally.events++;
+        tally.bytes += eventBytes(event);
       }
       yield event;
     }
-    for (const stream of streams.values()) {
-      const queries = auditIdFilterPatterns([...stream.ids]).length;
-      this.pages += queries - 1 + filterLogEventsPages(stream.events, stream.bytes);
-      this.events += stream.events;
-      this.bytes += stream.bytes;
+    for (const [group, streams] of idsByGroup) {
+      for (const query of auditRecordQueries(streams)) {
+        let events = 0;
+        let bytes = 0;
+        for (const [stream, ids] of query.idsByStream) {
+          for (const id of ids) {
+            const tally = returned.get(`${group}\u0000${stream}\u0000${id}`);
+            events += tally?.events ?? 0;
+            bytes += tally?.bytes ?? 0;
+          }
+        }
+        this.pages += filterLogEventsPages(events, bytes);
+        this.events += events;
+        this.bytes += bytes;
+      }
     }
   }
 }
@@ -463,8 +482,10 @@ ${rowsInputs.join('\n')}
   A baseline item of a user seen in every bucket for 30 days is ${n(result.store.maxItemBytes / 1024, 1)} KB, so a write of it costs ${Math.ceil(result.store.maxItemBytes / 1024)} units and a read ${Math.ceil(result.store.maxItemBytes / 4096)}
   (not the ≤1 KB / ≤4 KB of a small item). A failed conditional write is counted as one unit (DynamoDB charges it; dynalite reports none).
 - FilterLogEvents pages: per query, max(1, events / ${n(a.filterLogEventsPage.events)}, bytes / 1 MB); one query per (log group, candidate pattern)
-  and one per (log group, log stream, audit-id pattern) for the SYSCALL records of the auditd hosts. Real pages can be partly full or
-  empty, so this is a floor. The per-stream second read makes requests grow with hosts: it is what dominates the Lambda's time at scale.
+  and, for the SYSCALL records of the auditd hosts, the queries \`auditRecordQueries\` plans per log group, as the adapter sends them: up to
+  100 streams a query, their audit ids OR-ed as \`.MILLIS:SERIAL)\` terms in patterns of at most 1,024 characters (some 65 ids a query).
+  Real pages can be partly full or empty, so this is a floor. The second read still grows with the auditd events of the window (about
+  one query per 65 of them), and it is still most of the requests at scale.
 - CPU is the process's user + system time for the run on the bench machine. It includes dynalite (in the same process) and the replay
   source's scan for auditd records, which the Lambda does not spend, and excludes the SDK's parsing of responses, which it does.
   **The Lambda duration is an estimate**: CPU × ${a.fullVcpuMemoryMb} / ${a.lambdaMemoryMb} (a ${a.lambdaMemoryMb} MB function gets that share of a vCPU) plus

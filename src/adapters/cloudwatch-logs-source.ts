@@ -5,8 +5,9 @@
 //      ../telemetry/FILTER_PATTERN.md), paginated to the end, merged by eventId. Only lines that
 //      may reference the metadata service travel.
 //   2. auditRecords: the SOCKADDR/EXECVE/PROCTITLE records that matched carry the address, not the
-//      user; per log stream, one query for the `audit(ID)` of those events fetches their SYSCALL
-//      (and every other record of the same serial).
+//      user; queries for the `audit(ID)` of those events fetch their SYSCALL (and every other record
+//      of the same serial). One query names up to 100 streams of a log group and ORs the ids of all
+//      of them (auditRecordQueries), so a large fleet costs a request per some 65 ids, not per host.
 //
 // A run that cannot read its whole window must fail loudly: Lambda retries it and the checkpoint
 // does not move. So a page is never skipped: throttling and transient failures are retried with
@@ -27,7 +28,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { ConfigError, TelemetryBudgetExceeded, TelemetrySourceError, type UnreadTelemetry } from '../errors.js';
 import type { AuditEventKey, TelemetrySource, TimeWindow } from '../ports.js';
 import { auditIdOf } from '../telemetry/auditd/audit-record.js';
-import { auditIdFilterPatterns, buildFilterPatterns } from '../telemetry/cloudwatch-filter-pattern.js';
+import { auditRecordQueries, buildFilterPatterns } from '../telemetry/cloudwatch-filter-pattern.js';
 import type { LogEvent } from '../telemetry/log-event.js';
 
 /** Options of {@link CloudWatchLogsSource}. */
@@ -112,6 +113,13 @@ function isRetryable(error: unknown): boolean {
 }
 
 const isResourceNotFound = (error: unknown): boolean => shapeOf(error).name === 'ResourceNotFoundException';
+
+/** A ResourceNotFoundException about a log stream ("The specified log stream does not exist."), not its group. */
+const isStreamNotFound = (error: Error): boolean => /log stream/i.test(error.message);
+
+/** Identifies one wanted auditd event of the second read. */
+const wantedKey = (logGroup: string, logStream: string, node: string, auditId: string): string =>
+  `${logGroup}\u0000${logStream}\u0000${node}\u0000${auditId}`;
 
 /** Requests the SDK made for one `send` (its own retries included), from `$metadata.attempts`. */
 function attemptsOf(outcome: unknown): number {
@@ -231,44 +239,63 @@ export class CloudWatchLogsSource implements TelemetrySource {
   }
 
   public async *auditRecords(window: TimeWindow, keys: readonly AuditEventKey[]): AsyncIterable<LogEvent> {
-    // logGroup -> logStream -> wanted `node\0auditId`
-    const byStream = new Map<string, Map<string, Set<string>>>();
+    // logGroup -> logStream -> audit ids to search for; and the (group, stream, node, id) wanted.
+    const byGroup = new Map<string, Map<string, Set<string>>>();
+    const wanted = new Set<string>();
     for (const key of keys) {
       // Only ids as auditd writes them can be searched for; the parser yields no others.
       if (!/^\d+\.\d+:\d+$/.test(key.auditId)) continue;
-      let streams = byStream.get(key.logGroup);
-      if (!streams) byStream.set(key.logGroup, (streams = new Map()));
-      let wanted = streams.get(key.logStream);
-      if (!wanted) streams.set(key.logStream, (wanted = new Set()));
-      wanted.add(`${key.node}\u0000${key.auditId}`);
+      let streams = byGroup.get(key.logGroup);
+      if (!streams) byGroup.set(key.logGroup, (streams = new Map()));
+      let ids = streams.get(key.logStream);
+      if (!ids) streams.set(key.logStream, (ids = new Set()));
+      ids.add(key.auditId);
+      wanted.add(wantedKey(key.logGroup, key.logStream, key.node, key.auditId));
     }
     const start = window.start - AUDIT_RECORD_SLACK_MS;
     const end = window.end + AUDIT_RECORD_SLACK_MS;
-    const groups = [...byStream.keys()];
+    const groups = [...byGroup.keys()];
     const seen = new Set<string>();
-    for (const [index, logGroup] of groups.entries()) {
+    groups: for (const [index, logGroup] of groups.entries()) {
       const unread = (): UnreadTelemetry => ({ read: 'auditRecords', logGroups: groups.slice(index), start, end });
-      const streams = byStream.get(logGroup) ?? new Map<string, Set<string>>();
-      for (const [logStream, wanted] of streams) {
-        const ids = [...new Set([...wanted].map((w) => w.slice(w.indexOf('\u0000') + 1)))];
-        for (const pattern of auditIdFilterPatterns(ids)) {
-          const input: FilterLogEventsCommandInput = {
-            logGroupName: logGroup,
-            logStreamNames: [logStream],
-            startTime: start,
-            endTime: end - 1,
-            filterPattern: pattern,
-            ...(this.pageLimit === undefined ? {} : { limit: this.pageLimit }),
-          };
-          const outcome = yield* this.readAll(input, seen, unread, (event) => {
-            const id = auditIdOf(event.message);
-            return id !== undefined && wanted.has(`${id.node}\u0000${id.auditId}`);
-          });
-          if (outcome !== 'done') {
-            // The stream, or its whole group, went away since the candidates were read: report
-            // a missing group, and go on with the next stream either way.
-            if (!/log stream/i.test(outcome.notFound.message)) this.noteMissing(logGroup);
-            break;
+      const input = (logStreamNames: string[], filterPattern: string): FilterLogEventsCommandInput => ({
+        logGroupName: logGroup,
+        logStreamNames,
+        startTime: start,
+        endTime: end - 1,
+        filterPattern,
+        ...(this.pageLimit === undefined ? {} : { limit: this.pageLimit }),
+      });
+      // A query names many streams and ORs all their ids, and ids repeat across hosts: keep only
+      // the records of the stream (and node) that asked for that id.
+      const keep = (event: LogEvent): boolean => {
+        const id = auditIdOf(event.message);
+        return id !== undefined && wanted.has(wantedKey(logGroup, event.logStream, id.node, id.auditId));
+      };
+      // Up to 100 streams per query, ids of all of them in one pattern (auditRecordQueries), so
+      // requests grow with the ids to fetch, not with the hosts that have any.
+      for (const query of auditRecordQueries(byGroup.get(logGroup) ?? new Map<string, Set<string>>())) {
+        const outcome = yield* this.readAll(input(query.logStreamNames, query.filterPattern), seen, unread, keep);
+        if (outcome === 'done') continue;
+        if (!isStreamNotFound(outcome.notFound)) {
+          // The whole group went away since the candidates were read.
+          this.noteMissing(logGroup);
+          continue groups;
+        }
+        if (query.logStreamNames.length === 1) continue; // that stream has gone: go on with the rest
+        // The API documentation does not say whether FilterLogEvents fails a request that names one
+        // missing stream among several (it may, as it does for a single one): read each stream of
+        // this query alone, so a stream that has gone does not cost the others their records.
+        // What the failed query had yielded is in `seen` and is not yielded again.
+        for (const [logStream, ids] of query.idsByStream) {
+          // Some of the terms of one pattern: one query.
+          for (const single of auditRecordQueries(new Map([[logStream, ids]]))) {
+            const alone = yield* this.readAll(input(single.logStreamNames, single.filterPattern), seen, unread, keep);
+            if (alone === 'done') continue;
+            if (!isStreamNotFound(alone.notFound)) {
+              this.noteMissing(logGroup);
+              continue groups;
+            }
           }
         }
       }
