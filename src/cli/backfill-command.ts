@@ -137,7 +137,7 @@ export async function backfillCommand(argv: readonly string[], io: CommandIo): P
   let source: string;
   let to: number;
   if (args.inputs.length > 0) {
-    const input = await loadReplayInput(args.inputs);
+    const input = await loadReplayInput(args.inputs, { config });
     const last = input.events.reduce((m, e) => Math.max(m, e.timestamp, e.ingestionTime), Number.NEGATIVE_INFINITY);
     if (args.to === undefined && !Number.isFinite(last)) throw new InputError('the input holds no usable events; give --to to backfill an empty span');
     // The end of the input: the boundary after its last event (and its ingestion), so all of it is read.

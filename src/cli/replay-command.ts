@@ -38,7 +38,7 @@ export async function replayCommand(argv: readonly string[], io: CommandIo): Pro
     to ??= Date.parse(sample.to);
     io.stderr.write(`replaying the bundled sample fleet (${sample.path}), ${sample.from} to ${sample.to}\n`);
   }
-  const input = await loadReplayInput(inputs);
+  const input = await loadReplayInput(inputs, { config });
   const first = input.events.reduce((m, e) => Math.min(m, e.timestamp), Number.POSITIVE_INFINITY);
   const last = input.events.reduce((m, e) => Math.max(m, e.timestamp, e.ingestionTime), Number.NEGATIVE_INFINITY);
   from ??= Number.isFinite(first) ? Math.floor(first / config.bucketMs) * config.bucketMs : undefined;

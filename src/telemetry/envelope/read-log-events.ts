@@ -135,6 +135,46 @@ export function readLogEvents(bytes: Buffer, origin: LogEventOrigin): ReadLogEve
   throw new InputError(`${origin.file}: not valid JSON (${docs.broken ?? 'unreadable document'})`);
 }
 
+/** A line-oriented format, as readLogEvents would read the file, decided from its first line. */
+export interface LineFormat {
+  format: 'cloudwatch-ndjson' | 'plain-lines';
+  /** Offset of the first byte after the BOM, if any. */
+  start: number;
+}
+
+/**
+ * The line format of a file from its first bytes, when readLogEvents would read it line by line
+ * and its first line says so; undefined when it needs the whole file (a JSON document, or a first
+ * line that is not complete JSON): read those with readLogEvents.
+ * @param head the file's first bytes; `complete` when they are the whole file.
+ */
+export function lineFormatOf(head: Buffer, complete: boolean): LineFormat | undefined {
+  const ctx = createContext(head, { file: 'head' });
+  const first = skipWhitespace(head, ctx.start, head.length);
+  if (first >= head.length) return complete ? { format: 'plain-lines', start: ctx.start } : undefined;
+  const firstByte = head[first];
+  if (firstByte === BRACKET_OPEN) return undefined;
+  if (firstByte !== BRACE_OPEN) return { format: 'plain-lines', start: ctx.start };
+  const line = lineAt(head, first);
+  if (line.next === head.length && !complete && head[head.length - 1] !== NEWLINE) return undefined;
+  const text = line.end - line.start <= MAX_LINE_BYTES ? decodeLine(ctx, line.start, line.end) : undefined;
+  const parsed = text === undefined ? undefined : tryParse(text);
+  if (parsed === undefined || !isRecord(parsed.value) || isEventsDocument(parsed.value)) return undefined;
+  return { format: isEnvelopeLike(parsed.value) ? 'cloudwatch-ndjson' : 'plain-lines', start: ctx.start };
+}
+
+/**
+ * Reads one line of a line-oriented file as readLogEvents does: the text is decoded, trimmed,
+ * non-blank, valid UTF-8 and at most MAX_LINE_BYTES long. `lineId` names the event when its line
+ * carries no id (its `file:lineNumber`); it is only called then.
+ */
+export type LineReader = (text: string, lineId: () => string) => LogEvent | SkipReason;
+
+export function createLineReader(origin: LogEventOrigin, format: LineFormat['format']): LineReader {
+  const ctx = createContext(Buffer.alloc(0), origin);
+  return (text, lineId) => (text.charCodeAt(0) === BRACE_OPEN ? jsonLine(ctx, text, lineId, format) : auditdLine(ctx, text, lineId));
+}
+
 // ---------------------------------------------------------------------------------------------
 // Context
 
@@ -270,7 +310,9 @@ function readLines(ctx: ReadContext, format: 'cloudwatch-ndjson' | 'plain-lines'
       countSkip(ctx.skipped, 'invalid-utf8');
       continue;
     }
-    const result = bytes[start] === BRACE_OPEN ? jsonLine(ctx, text, lineNumber, format) : auditdLine(ctx, text, lineNumber);
+    const n = lineNumber;
+    const lineId = (): string => `${ctx.base}:${n}`;
+    const result = bytes[start] === BRACE_OPEN ? jsonLine(ctx, text, lineId, format) : auditdLine(ctx, text, lineId);
     if (typeof result === 'string') countSkip(ctx.skipped, result);
     else ctx.events.push(result);
   }
@@ -278,7 +320,7 @@ function readLines(ctx: ReadContext, format: 'cloudwatch-ndjson' | 'plain-lines'
 }
 
 /** A raw audit.log record: `[node=NAME ]type=TYPE msg=audit(SECONDS.MILLIS:SERIAL): ...`. */
-function auditdLine(ctx: ReadContext, text: string, lineNumber: number): LogEvent | SkipReason {
+function auditdLine(ctx: ReadContext, text: string, lineId: () => string): LogEvent | SkipReason {
   const at = text.indexOf('msg=audit(');
   if (at < 0) return text.startsWith('type=') || text.startsWith('node=') ? 'auditd-malformed' : 'unknown-format';
   const timestamp = auditTimestamp(text, at + 'msg=audit('.length);
@@ -289,7 +331,7 @@ function auditdLine(ctx: ReadContext, text: string, lineNumber: number): LogEven
     const node = text.slice(5, space < 0 ? text.length : space);
     if (node !== '') logStream = node;
   }
-  return plainEvent(ctx, text, timestamp, logStream, lineNumber);
+  return plainEvent(ctx, text, timestamp, logStream, lineId());
 }
 
 /** `SECONDS.FRACTION:` (or `SECONDS:`) as ms; undefined for anything else (e.g. ausearch's local dates). */
@@ -327,36 +369,36 @@ function auditTimestamp(text: string, from: number): number | undefined {
  * `"@timestamp"` (no parse; the normalizer parses the few that pass the prefilter); anything else,
  * and every line of an NDJSON file, is parsed.
  */
-function jsonLine(ctx: ReadContext, text: string, lineNumber: number, format: InputFormat): LogEvent | SkipReason {
+function jsonLine(ctx: ReadContext, text: string, lineId: () => string, format: InputFormat): LogEvent | SkipReason {
   if (text.charCodeAt(text.length - 1) !== 0x7d /* } */) return 'invalid-json'; // truncated
   if (format === 'plain-lines') {
     const raw = scanStringOrNumber(text, '"@timestamp"');
     if (raw !== undefined) {
       const timestamp = parseTimestamp(raw);
       if (timestamp === undefined) return 'bad-timestamp';
-      return plainEvent(ctx, text, timestamp, scanHostName(text) ?? ctx.base, lineNumber);
+      return plainEvent(ctx, text, timestamp, scanHostName(text) ?? ctx.base, lineId());
     }
   }
   const parsed = tryParse(text);
   if (parsed === undefined) return 'invalid-json';
   const value = parsed.value;
   if (!isRecord(value)) return 'unknown-shape';
-  if ('timestamp' in value) return envelopeEvent(ctx, value, `${ctx.base}:${lineNumber}`, {});
+  if ('timestamp' in value) return envelopeEvent(ctx, value, lineId, {});
   if ('@timestamp' in value) {
     const timestamp = parseTimestamp(value['@timestamp']);
     if (timestamp === undefined) return 'bad-timestamp';
-    return plainEvent(ctx, text, timestamp, parsedHostName(value) ?? ctx.base, lineNumber);
+    return plainEvent(ctx, text, timestamp, parsedHostName(value) ?? ctx.base, lineId());
   }
   return 'unknown-shape';
 }
 
-function plainEvent(ctx: ReadContext, message: string, timestamp: number, logStream: string, lineNumber: number): LogEvent {
+function plainEvent(ctx: ReadContext, message: string, timestamp: number, logStream: string, eventId: string): LogEvent {
   return {
     timestamp,
     ingestionTime: timestamp,
     logGroup: ctx.logGroup,
     logStream,
-    eventId: `${ctx.base}:${lineNumber}`,
+    eventId,
     message,
   };
 }
@@ -516,7 +558,8 @@ function readDocuments(docs: Documents, ctx: ReadContext): ReadLogEventsResult {
   const readList = (list: unknown[], defaults: EnvelopeDefaults): void => {
     for (const item of list) {
       ordinal++;
-      const result = isRecord(item) ? envelopeEvent(ctx, item, `${ctx.base}:${ordinal}`, defaults) : 'unknown-shape';
+      const n = ordinal;
+      const result = isRecord(item) ? envelopeEvent(ctx, item, () => `${ctx.base}:${n}`, defaults) : 'unknown-shape';
       if (typeof result === 'string') countSkip(ctx.skipped, result);
       else ctx.events.push(result);
     }
@@ -561,7 +604,7 @@ const stringField = (o: Record<string, unknown>, key: string): string | undefine
 function envelopeEvent(
   ctx: ReadContext,
   value: Record<string, unknown>,
-  fallbackId: string,
+  fallbackId: () => string,
   defaults: EnvelopeDefaults,
 ): LogEvent | SkipReason {
   const message = value['message'];
@@ -575,7 +618,7 @@ function envelopeEvent(
     ingestionTime: parseTimestamp(value['ingestionTime']) ?? timestamp,
     logGroup: stringField(value, 'logGroupName') ?? stringField(value, 'logGroupIdentifier') ?? defaults.logGroup ?? ctx.logGroup,
     logStream: stringField(value, 'logStreamName') ?? defaults.logStream ?? ctx.base,
-    eventId: stringField(value, 'eventId') ?? stringField(value, 'id') ?? fallbackId,
+    eventId: stringField(value, 'eventId') ?? stringField(value, 'id') ?? fallbackId(),
     message,
   };
 }
