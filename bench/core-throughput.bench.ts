@@ -276,23 +276,6 @@ interleaved in one process, a full garbage collection before each timed run.
 `;
 }
 
-/**
- * @deprecated The former entry point, kept only until bench/run.ts calls coreThroughputBench and
- * coreThroughputMarkdown; then delete it. Maps the new result onto the old table's columns.
- */
-export async function coreThroughput(targetEvents: number, repetitions?: number) {
-  const r = await coreThroughputBench({ quick: targetEvents < 300_000 || (repetitions ?? 5) < 5 });
-  return {
-    events: r.events,
-    hosts: r.hosts,
-    bytes: r.bytes,
-    candidates: r.candidates,
-    observations: r.observations,
-    ms: { readAndParseAll: r.ms.bare, parseAllMessages: r.ms.bareParsedEnvelopes, envelope: r.ms.imdsWatch, core: 0 },
-    maxRssMb: r.peakRssMb,
-  };
-}
-
 // A child process measuring peak memory (see peakRssOf).
 const child = process.env['CORE_THROUGHPUT_CHILD'];
 if (child !== undefined) {

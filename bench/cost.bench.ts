@@ -360,7 +360,9 @@ export async function costBench(options: { quick: boolean }): Promise<CostResult
   const chart = costChart(rows, `${options.quick ? 'quick: 100 hosts measured, others extrapolated' : 'every size measured'}; ${date}`);
   const dir = new URL('./results/', import.meta.url);
   await mkdir(dir, { recursive: true });
-  await writeFile(new URL('cost.svg', dir), chart);
+  // The quick run (CI) must not overwrite the chart BENCHMARKS.md shows.
+  const chartFile = options.quick ? 'cost-quick.svg' : 'cost.svg';
+  await writeFile(new URL(chartFile, dir), chart);
   return {
     quick: options.quick,
     date,
@@ -368,7 +370,7 @@ export async function costBench(options: { quick: boolean }): Promise<CostResult
     telemetry,
     store,
     rows,
-    chart: 'bench/results/cost.svg',
+    chart: `bench/results/${chartFile}`,
   };
 }
 
@@ -442,7 +444,7 @@ export function costMarkdown(result: CostResult): string {
   const big = result.rows[result.rows.length - 1];
   return `## Monthly cost
 
-Produced by \`npm run bench${result.quick ? ' -- --quick' : ''}\` on ${result.date}, ${result.machine}. Chart: [bench/results/cost.svg](bench/results/cost.svg).
+Produced by \`npm run bench${result.quick ? ' -- --quick' : ''}\` on ${result.date}, ${result.machine}. Chart: [${result.chart}](${result.chart}).
 ${result.quick ? '**Quick mode: only 100 hosts were measured; 1,000 and 10,000 hosts are extrapolated linearly from it (store usage kept flat: it grows with users, not hosts).**' : 'Every fleet size was measured.'}
 Fleets from \`scaleFleetSpec\` (src/simulator/scale-fleet.ts: host roles, the four formats mixed, per-host people and service accounts),
 without attacks or benign rarities; \`nonMetadataShare: 0\` for the run's window, the default 0.99 for the telemetry volume.

@@ -54,10 +54,11 @@ async function measureReplay(file: string, from: number, to: number): Promise<Re
   let peak = rssMb();
   const cpu = process.cpuUsage();
   const started = performance.now();
-  const input = await loadReplayInput([file]);
+  const config = defaultDetectorConfig();
+  const input = await loadReplayInput([file], { config });
   const loaded = performance.now();
   peak = Math.max(peak, rssMb());
-  const result = await replay({ input, from, to, config: defaultDetectorConfig(), out: discard, onRun: () => (peak = Math.max(peak, rssMb())) });
+  const result = await replay({ input, from, to, config, out: discard, onRun: () => (peak = Math.max(peak, rssMb())) });
   const ended = performance.now();
   const used = process.cpuUsage(cpu);
   return {
@@ -166,27 +167,4 @@ ${n(sample.events)} events, ${n(sample.simulatedHours)} simulated hours, ${n(sam
 | store requests per run | ${n(sample.storeRequestsPerRun, 1)} |
 | alerts | ${sample.alerts} |
 `;
-}
-
-/** The README sample alone, in the shape bench/run.ts read before replaySpeedBench; kept until it calls that. */
-export async function replaySpeed(): Promise<{
-  runs: number;
-  events: number;
-  simulatedHours: number;
-  seconds: number;
-  loadSeconds: number;
-  storeRequests: number;
-  alerts: number;
-}> {
-  const sample = await ensureSampleTelemetry();
-  const m = await measureReplay(sample.path, Date.parse(sample.from), Date.parse(sample.to));
-  return {
-    runs: m.runs,
-    events: m.events,
-    simulatedHours: m.simulatedHours,
-    seconds: m.replaySeconds,
-    loadSeconds: m.loadSeconds,
-    storeRequests: m.storeRequestsPerRun * m.runs,
-    alerts: m.alerts,
-  };
 }

@@ -94,7 +94,7 @@ export async function replayQualitySeed(fleet: QualityFleet, config: DetectorCon
   const generate = generated ? (performance.now() - t) / 1000 : 0;
 
   t = performance.now();
-  const input = await loadReplayInput([file]);
+  const input = await loadReplayInput([file], { config });
   const load = (performance.now() - t) / 1000;
 
   let text = '';
