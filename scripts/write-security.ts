@@ -171,7 +171,7 @@ export const ATTACKS: Attack[] = [
     by: 'whoever gets code execution in the function or its credentials',
     does: 'uses the role beyond what a run needs',
     defence:
-      'the role has exactly the actions the code sends (every `new XCommand(` of the adapters the handler imports, in methods it calls) plus what AWS does on its behalf (the key, the on-failure queue, its own log group), each on named resources; `logs:DescribeLogGroups` is the one that IAM scopes no closer than the account and region',
+      'the role has exactly the actions the code sends (every `new XCommand(` of the adapters the handler imports, in methods it calls) plus what AWS does on its behalf (the key, the on-failure queue, its own log group), each on named resources; `logs:DescribeLogGroups` is the one that IAM scopes no closer than the account and region; in the Logs Insights mode a separate policy adds `logs:StartQuery` on the same log groups and `logs:GetQueryResults`/`logs:StopQuery`, which take a query id and no resource',
     removed: '`dynamodb:Scan` added; `dynamodb:Query` removed; `sns:Publish` on `*`; a run-path call of `removeException` (DeleteItem) with no grant',
     tests: [attacks('grants the function exactly the actions its code sends, each on named resources')],
   },
