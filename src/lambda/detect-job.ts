@@ -27,7 +27,7 @@ export interface JobLogger {
 }
 
 export interface JobMetrics {
-  addMetric(name: string, unit: 'Count' | 'Milliseconds', value: number): void;
+  addMetric(name: string, unit: 'Count' | 'Milliseconds' | 'Bytes', value: number): void;
 }
 
 /** A source built per invocation, with that invocation's deadline. */
@@ -142,7 +142,7 @@ export function createDetectJob(deps: DetectJobDeps): (event: DetectEvent | unde
     if (aggregated?.requestCounts) {
       const insights = aggregated.requestCounts();
       // The billed volume of the Insights mode, for the cost table and the dashboard.
-      metrics.addMetric('InsightsBytesScanned', 'Count', insights['BytesScanned'] ?? 0);
+      metrics.addMetric('InsightsBytesScanned', 'Bytes', insights['BytesScanned'] ?? 0);
       logger.info('logs insights requests', { shard, requests: insights });
     }
     const missing = [...((aggregated ? aggregated.missingLogGroups : telemetry.missingLogGroups) ?? [])];
