@@ -4,6 +4,8 @@
 // 0.3 GB/s: slower than parsing the line. This scanner finds the same needles in raw bytes without
 // decoding or splitting lines: Wu-Manber, a shift table over 3-byte grams (case folded) that skips
 // up to 6 bytes per step; where the shift is 0, a second gram is looked up before exact verification.
+// Each gram is read as one unaligned 32-bit word (its first byte masked off) and hashed by one
+// multiplication: a quarter faster than three byte reads and a shift-xor hash.
 //
 // Needles are printable ASCII, so they appear byte for byte in UTF-8 text (no multi-byte sequence
 // holds an ASCII byte) and, inside a JSON string, verbatim unless the producer escaped one of their
@@ -38,13 +40,13 @@ export const AUDIT_HEADER = 'msg=audit(';
 const MAX_WINDOW = 8;
 const GRAM = 3;
 const TABLE_BITS = 16;
-const TABLE_MASK = (1 << TABLE_BITS) - 1;
 const BACKSLASH = 0x5c;
 const NEWLINE = 0x0a;
 
 /** Lossy ASCII case fold for the shift table: `A`→`a`, and a few symbols merge, which only shortens shifts. */
 const fold = (b: number): number => b | 0x20;
-const gramHash = (a: number, b: number, c: number): number => ((fold(a) << 8) ^ (fold(b) << 4) ^ fold(c)) & TABLE_MASK;
+/** The hash of the gram that ends at the last byte of a little-endian word (its first byte is not part of it), case folded. */
+const wordHash = (w: number): number => Math.imul((w | 0x20202020) & 0xffffff00, 0x9e3779b1) >>> (32 - TABLE_BITS);
 /** Exact ASCII lower case, for verification. */
 const lower = (b: number): number => (b >= 0x41 && b <= 0x5a ? b | 0x20 : b);
 
@@ -106,14 +108,15 @@ export function createNeedleScanner(needles: readonly string[], options: Scanner
   const candidates = buckets.map((b) => (b.length === 0 ? undefined : b));
   // A second gram, three bytes before the window's end, where a pattern may end at all: most
   // windows whose last gram has shift 0 (digits against numeric needles) fail this cheap test.
+  // (Its word starts 6 bytes before the window's end: only windows of 7 bytes and more have one.)
   const second = new Uint8Array(1 << TABLE_BITS);
-  if (window >= 6) for (const pattern of patterns) forEachGram(pattern.positions, window - 4, (h) => (second[h] = 1));
+  if (window > 2 * GRAM) for (const pattern of patterns) forEachGram(pattern.positions, window - 1 - GRAM, (h) => (second[h] = 1));
   else second.fill(1);
 
-  /** Verifies the window that ends at `pos` (its shift is 0); returns the next window end. */
-  const verifyAt = (bytes: Uint8Array, pos: number, to: number, onHit: OnHit): number => {
+  /** Verifies the window that ends at `pos` against `among`; returns the next window end. */
+  const verifyWith = (among: readonly Pattern[], bytes: Uint8Array, pos: number, to: number, onHit: OnHit): number => {
     const start = pos - window + 1;
-    for (const pattern of candidates[gramHash(bytes[pos - 2] as number, bytes[pos - 1] as number, bytes[pos] as number)] ?? []) {
+    for (const pattern of among) {
       if (start + pattern.positions.length > to || !pattern.verify(bytes, start, to)) continue;
       const next = onHit(pattern.kind, start + pattern.offset);
       // The next window starts at or after `next`.
@@ -122,14 +125,18 @@ export function createNeedleScanner(needles: readonly string[], options: Scanner
     return pos + 1;
   };
 
-  /** The next window end after `pos`, whose shift is 0: verified if its second gram allows a pattern. */
-  const atZero = (bytes: Uint8Array, pos: number, to: number, onHit: OnHit): number =>
-    second[gramHash(bytes[pos - 5] as number, bytes[pos - 4] as number, bytes[pos - 3] as number)] === 0 ? pos + 1 : verifyAt(bytes, pos, to, onHit);
+  /** Verifies the window that ends at `pos` (its shift is 0); returns the next window end. */
+  const verifyAt = (bytes: Uint8Array, view: DataView, pos: number, to: number, onHit: OnHit): number =>
+    verifyWith(candidates[wordHash(view.getUint32(pos - 3, true))] ?? NONE, bytes, pos, to, onHit);
 
-  const scanFrom = (bytes: Uint8Array, pos: number, to: number, onHit: OnHit): void => {
+  /** The next window end after `pos`, whose shift is 0: verified if its second gram allows a pattern. */
+  const atZero = (bytes: Uint8Array, view: DataView, pos: number, to: number, onHit: OnHit): number =>
+    window > 2 * GRAM && second[wordHash(view.getUint32(pos - 3 - GRAM, true))] === 0 ? pos + 1 : verifyAt(bytes, view, pos, to, onHit);
+
+  const scanFrom = (bytes: Uint8Array, view: DataView, pos: number, to: number, onHit: OnHit): void => {
     while (pos < to) {
-      const s = shift[gramHash(bytes[pos - 2] as number, bytes[pos - 1] as number, bytes[pos] as number)] as number;
-      pos = s !== 0 ? pos + s : atZero(bytes, pos, to, onHit);
+      const s = shift[wordHash(view.getUint32(pos - 3, true))] as number;
+      pos = s !== 0 ? pos + s : atZero(bytes, view, pos, to, onHit);
     }
   };
 
@@ -146,24 +153,27 @@ export function createNeedleScanner(needles: readonly string[], options: Scanner
     const q1 = quarter < 1024 ? to : lineStartAfter(from + quarter);
     const q2 = q1 >= to ? to : lineStartAfter(Math.max(q1, from + 2 * quarter));
     const q3 = q2 >= to ? to : lineStartAfter(Math.max(q2, from + 3 * quarter));
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     let a = from + window - 1;
+    // A 3-byte window at the very start has no word that ends with it: checked against every pattern.
+    while (a < GRAM && a < q1) a = verifyWith(patterns, bytes, a, q1, onHit);
     let b = q1 + window - 1;
     let c = q2 + window - 1;
     let d = q3 + window - 1;
     while (a < q1 && b < q2 && c < q3 && d < to) {
-      const sa = shift[gramHash(bytes[a - 2] as number, bytes[a - 1] as number, bytes[a] as number)] as number;
-      const sb = shift[gramHash(bytes[b - 2] as number, bytes[b - 1] as number, bytes[b] as number)] as number;
-      const sc = shift[gramHash(bytes[c - 2] as number, bytes[c - 1] as number, bytes[c] as number)] as number;
-      const sd = shift[gramHash(bytes[d - 2] as number, bytes[d - 1] as number, bytes[d] as number)] as number;
-      a = sa !== 0 ? a + sa : atZero(bytes, a, q1, onHit);
-      b = sb !== 0 ? b + sb : atZero(bytes, b, q2, onHit);
-      c = sc !== 0 ? c + sc : atZero(bytes, c, q3, onHit);
-      d = sd !== 0 ? d + sd : atZero(bytes, d, to, onHit);
+      const sa = shift[wordHash(view.getUint32(a - 3, true))] as number;
+      const sb = shift[wordHash(view.getUint32(b - 3, true))] as number;
+      const sc = shift[wordHash(view.getUint32(c - 3, true))] as number;
+      const sd = shift[wordHash(view.getUint32(d - 3, true))] as number;
+      a = sa !== 0 ? a + sa : atZero(bytes, view, a, q1, onHit);
+      b = sb !== 0 ? b + sb : atZero(bytes, view, b, q2, onHit);
+      c = sc !== 0 ? c + sc : atZero(bytes, view, c, q3, onHit);
+      d = sd !== 0 ? d + sd : atZero(bytes, view, d, to, onHit);
     }
-    scanFrom(bytes, a, q1, onHit);
-    scanFrom(bytes, b, q2, onHit);
-    scanFrom(bytes, c, q3, onHit);
-    scanFrom(bytes, d, to, onHit);
+    scanFrom(bytes, view, a, q1, onHit);
+    scanFrom(bytes, view, b, q2, onHit);
+    scanFrom(bytes, view, c, q3, onHit);
+    scanFrom(bytes, view, d, to, onHit);
   };
   return { scan, alphabet };
 }
@@ -218,16 +228,17 @@ function escapePattern(alphabet: ReadonlySet<string>, window: number): Pattern {
   return { kind: HIT_ESCAPE, positions, offset: pad, verify };
 }
 
+const NONE: readonly Pattern[] = [];
 const ANY_BYTE = Array.from({ length: 256 }, (_, b) => b);
 
 /** Calls `use` with the hash of every gram the pattern allows that ends at position `end`. */
 function forEachGram(positions: readonly (readonly number[] | undefined)[], end: number, use: (hash: number) => void): void {
-  const at = (i: number): readonly number[] => positions[i] ?? ANY_BYTE;
+  const at = (i: number): number[] => [...new Set((positions[i] ?? ANY_BYTE).map(fold))];
   const seen = new Set<number>();
   for (const a of at(end - 2))
     for (const b of at(end - 1))
       for (const c of at(end)) {
-        const h = gramHash(a, b, c);
+        const h = wordHash((a << 8) | (b << 16) | (c << 24));
         if (seen.has(h)) continue;
         seen.add(h);
         use(h);

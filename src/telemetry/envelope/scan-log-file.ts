@@ -55,6 +55,8 @@ const BRACE_CLOSE = 0x7d;
 const DEFAULT_CHUNK = 4 << 20;
 /** An audit id is `SECONDS.MILLIS:SERIAL`: at most 12 + 1 + 10 + 1 + 21 bytes (see parseHeader). */
 const MAX_AUDIT_ID = 48;
+/** Bits of the bitmap that rules out most auditd headers before an exact lookup of their id's hash. */
+const WANTED_BITS = 20;
 
 interface KeptLine {
   offset: number;
@@ -329,12 +331,21 @@ class StreamingReader implements FileReader {
     if (this.wantedKeys.size === 0) return;
     for (const { line, key } of this.parsedAudit) if (this.wantedKeys.has(key)) this.keep(line);
     const wantedHashes = new Set<number>();
+    // A bitmap of the wanted hashes' top bits first: a Set lookup per header (most hashes are not
+    // small integers, so each is boxed) costs more than reading the records back.
+    const maybeWanted = new Uint8Array(1 << WANTED_BITS);
     for (const key of this.wantedKeys) {
       const auditId = key.slice(key.lastIndexOf('\u0000') + 1);
-      wantedHashes.add(auditIdHash(Buffer.from(`${auditId})`, 'latin1'), 0, auditId.length + 1));
+      const hash = auditIdHash(Buffer.from(`${auditId})`, 'latin1'), 0, auditId.length + 1);
+      wantedHashes.add(hash);
+      maybeWanted[hash >>> (32 - WANTED_BITS)] = 1;
     }
     const offsets: number[] = [];
-    for (let i = 0; i < this.auditCount; i++) if (wantedHashes.has(this.auditHashes[i] as number)) offsets.push(this.auditOffsets[i] as number);
+    const hashes = this.auditHashes;
+    for (let i = 0; i < this.auditCount; i++) {
+      const hash = hashes[i] as number;
+      if (maybeWanted[hash >>> (32 - WANTED_BITS)] === 1 && wantedHashes.has(hash)) offsets.push(this.auditOffsets[i] as number);
+    }
     offsets.sort((a, b) => a - b);
     let lastLineEnd = -1;
     for (const at of offsets) {
@@ -352,26 +363,35 @@ class StreamingReader implements FileReader {
 
   /** Reused by lineAround: its lines are decoded before the next read. */
   private lineBuffer = Buffer.alloc(0);
+  /** The bytes of the file the last read of lineAround holds: the records of one event are adjacent, so one read serves several. */
+  private held: { from: number; bytes: Buffer; toEnd: boolean } | undefined;
 
   /** The whole line that holds byte `at` of the file (at most MAX_LINE_BYTES + 2 are read, else it is empty). */
   private lineAround(at: number): { start: number; end: number; bytes: Buffer } {
+    const held = this.held && this.lineIn(this.held.bytes, this.held.from, at, this.held.toEnd);
+    if (held) return held;
     for (let reach = 8192; ; reach *= 4) {
       const from = Math.max(0, at - reach);
       if (this.lineBuffer.length < 2 * reach) this.lineBuffer = Buffer.allocUnsafe(2 * reach);
       const buffer = this.lineBuffer.subarray(0, 2 * reach);
       const bytesRead = readSync(this.fd, buffer, 0, buffer.length, from);
-      const bytes = buffer.subarray(0, bytesRead);
-      const before = bytes.lastIndexOf(NEWLINE, at - from - 1);
-      const after = bytes.indexOf(NEWLINE, at - from);
-      const startKnown = before >= 0 || from === 0;
-      const endKnown = after >= 0 || from + bytesRead < from + buffer.length;
-      if (startKnown && endKnown) {
-        const start = Math.max(before + 1, this.dataStart - from);
-        const end = after < 0 ? bytesRead : after;
-        return { start: from + start, end: from + end, bytes: bytes.subarray(start, end) };
-      }
+      this.held = { from, bytes: buffer.subarray(0, bytesRead), toEnd: bytesRead < buffer.length };
+      const line = this.lineIn(this.held.bytes, from, at, this.held.toEnd);
+      if (line) return line;
       if (reach > MAX_LINE_BYTES) return { start: at, end: at + 1, bytes: Buffer.alloc(0) };
     }
+  }
+
+  /** The line around file byte `at` in `bytes` (file bytes from `from` on), if they hold all of it. */
+  private lineIn(bytes: Buffer, from: number, at: number, toEnd: boolean): { start: number; end: number; bytes: Buffer } | undefined {
+    if (at < from || at >= from + bytes.length) return undefined;
+    // (lastIndexOf from -1 would search from the end)
+    const before = at === from ? -1 : bytes.lastIndexOf(NEWLINE, at - from - 1);
+    const after = bytes.indexOf(NEWLINE, at - from);
+    if ((before < 0 && from !== 0) || (after < 0 && !toEnd)) return undefined;
+    const start = Math.max(before + 1, this.dataStart - from);
+    const end = after < 0 ? bytes.length : after;
+    return { start: from + start, end: from + end, bytes: bytes.subarray(start, end) };
   }
 
   /** Pass 3, only when a kept event is named by its line: counts newlines up to each such line. */
