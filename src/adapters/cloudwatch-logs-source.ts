@@ -24,8 +24,8 @@ import {
   type FilterLogEventsCommandOutput,
   type FilteredLogEvent,
 } from '@aws-sdk/client-cloudwatch-logs';
-import { setTimeout as delay } from 'node:timers/promises';
-import { ConfigError, TelemetryBudgetExceeded, TelemetrySourceError, type UnreadTelemetry } from '../errors.js';
+import { ConfigError, TelemetrySourceError, type UnreadTelemetry } from '../errors.js';
+import { createRetryingCaller, describeError, isResourceNotFound, type RetryingCall } from './cloudwatch-logs-retry.js';
 import type { AuditEventKey, TelemetrySource, TimeWindow } from '../ports.js';
 import { auditIdOf } from '../telemetry/auditd/audit-record.js';
 import { auditRecordQueries, buildFilterPatterns } from '../telemetry/cloudwatch-filter-pattern.js';
@@ -63,76 +63,12 @@ const MINUTE_MS = 60_000;
 const AUDIT_RECORD_SLACK_MS = MINUTE_MS;
 const FILTER_LOG_EVENTS = 'FilterLogEvents';
 const DESCRIBE_LOG_GROUPS = 'DescribeLogGroups';
-/** Largest delay a timer accepts; a deadline further away than this needs no abort timer. */
-const MAX_TIMER_MS = 2_147_483_647;
-
-/** Error names that mean "try again later" (CloudWatch Logs' own, and the generic AWS ones). */
-const RETRYABLE_ERRORS: ReadonlySet<string> = new Set([
-  'ThrottlingException',
-  'LimitExceededException',
-  'ServiceUnavailableException',
-  'TooManyRequestsException',
-  'RequestLimitExceeded',
-  'Throttling',
-  'InternalFailure',
-  'InternalServerError',
-  'RequestTimeout',
-  'RequestTimeoutException',
-  'TimeoutError',
-]);
-
-/** Socket-level failures (Node error codes). */
-const SOCKET_ERRORS: ReadonlySet<string> = new Set([
-  'ECONNRESET',
-  'ECONNREFUSED',
-  'ECONNABORTED',
-  'ETIMEDOUT',
-  'EPIPE',
-  'EAI_AGAIN',
-  'ENETUNREACH',
-  'EHOSTUNREACH',
-  'UND_ERR_SOCKET',
-]);
-
-interface ErrorShape {
-  name?: unknown;
-  code?: unknown;
-  $retryable?: unknown;
-  $metadata?: { httpStatusCode?: unknown; attempts?: unknown };
-}
-
-const shapeOf = (error: unknown): ErrorShape => (typeof error === 'object' && error !== null ? (error as ErrorShape) : {});
-
-function isRetryable(error: unknown): boolean {
-  const e = shapeOf(error);
-  if (typeof e.name === 'string' && RETRYABLE_ERRORS.has(e.name)) return true;
-  if (typeof e.code === 'string' && SOCKET_ERRORS.has(e.code)) return true;
-  if (e.$retryable !== undefined && e.$retryable !== null && e.$retryable !== false) return true;
-  const status = e.$metadata?.httpStatusCode;
-  return typeof status === 'number' && (status >= 500 || status === 429);
-}
-
-const isResourceNotFound = (error: unknown): boolean => shapeOf(error).name === 'ResourceNotFoundException';
-
 /** A ResourceNotFoundException about a log stream ("The specified log stream does not exist."), not its group. */
 const isStreamNotFound = (error: Error): boolean => /log stream/i.test(error.message);
 
 /** Identifies one wanted auditd event of the second read. */
 const wantedKey = (logGroup: string, logStream: string, node: string, auditId: string): string =>
   `${logGroup}\u0000${logStream}\u0000${node}\u0000${auditId}`;
-
-/** Requests the SDK made for one `send` (its own retries included), from `$metadata.attempts`. */
-function attemptsOf(outcome: unknown): number {
-  const attempts = shapeOf(outcome).$metadata?.attempts;
-  return typeof attempts === 'number' && Number.isInteger(attempts) && attempts > 0 ? attempts : 1;
-}
-
-const describeError = (error: unknown): string => {
-  const e = shapeOf(error);
-  const name = typeof e.name === 'string' ? e.name : 'Error';
-  const message = error instanceof Error ? error.message : String(error);
-  return `${name}: ${message}`;
-};
 
 /** FNV-1a, for the id of an event the API returned without one (never seen in practice). */
 function fnv1a(text: string): string {
@@ -166,14 +102,10 @@ export class CloudWatchLogsSource implements TelemetrySource {
   public readonly filterPatterns: readonly string[];
   private readonly client: CloudWatchLogsClient;
   private readonly logGroups: readonly string[];
-  private readonly budget: CloudWatchLogsSourceOptions['budget'];
   private readonly pageLimit: number | undefined;
-  private readonly maxRetries: number;
-  private readonly baseDelayMs: number;
-  private readonly maxDelayMs: number;
-  private readonly sleep: (ms: number) => Promise<void>;
-  private readonly random: () => number;
   private readonly counts: Record<string, number> = {};
+  /** One request, retried within the budget (./cloudwatch-logs-retry.ts); counts every attempt. */
+  private readonly call: RetryingCall;
   private resolvedLogGroups: readonly string[] | undefined;
   private malformed = 0;
 
@@ -191,13 +123,18 @@ export class CloudWatchLogsSource implements TelemetrySource {
     this.client = options.client;
     this.logGroups = [...new Set(options.logGroups)];
     this.filterPatterns = buildFilterPatterns(options.needles);
-    this.budget = options.budget;
     this.pageLimit = pageLimit;
-    this.maxRetries = maxRetries;
-    this.baseDelayMs = options.baseDelayMs ?? 200;
-    this.maxDelayMs = options.maxDelayMs ?? 10_000;
-    this.sleep = options.sleep ?? ((ms) => delay(ms));
-    this.random = options.random ?? Math.random;
+    this.call = createRetryingCaller(
+      {
+        budget: options.budget,
+        maxRetries,
+        ...(options.baseDelayMs === undefined ? {} : { baseDelayMs: options.baseDelayMs }),
+        ...(options.maxDelayMs === undefined ? {} : { maxDelayMs: options.maxDelayMs }),
+        ...(options.sleep === undefined ? {} : { sleep: options.sleep }),
+        ...(options.random === undefined ? {} : { random: options.random }),
+      },
+      this.counts,
+    );
   }
 
   /** Requests made so far by API operation, retries (ours and the SDK's) included. */
@@ -387,50 +324,6 @@ export class CloudWatchLogsSource implements TelemetrySource {
     return this.resolvedLogGroups;
   }
 
-  /**
-   * One request, retried with exponential backoff and full jitter while it fails with a
-   * throttling or transient error. Never goes past the deadline: a request in flight at the
-   * deadline is aborted. ResourceNotFoundException is rethrown as is; anything else ends in a
-   * TelemetrySourceError (or TelemetryBudgetExceeded).
-   */
-  private async call<T>(operation: string, unread: () => UnreadTelemetry, send: (abortSignal?: AbortSignal) => Promise<T>): Promise<T> {
-    for (let attempt = 0; ; attempt++) {
-      const remaining = this.budget.deadline() - this.budget.now();
-      if (remaining <= 0) throw this.budgetExceeded(operation, unread());
-      const abortSignal = remaining < MAX_TIMER_MS ? AbortSignal.timeout(remaining) : undefined;
-      let error: unknown;
-      try {
-        const output = await send(abortSignal);
-        this.count(operation, attemptsOf(output));
-        return output;
-      } catch (caught) {
-        error = caught;
-        this.count(operation, attemptsOf(caught));
-      }
-      if (abortSignal?.aborted) throw this.budgetExceeded(operation, unread(), error);
-      if (isResourceNotFound(error)) throw error;
-      if (!isRetryable(error)) {
-        throw new TelemetrySourceError(`${operation} failed: ${describeError(error)}`, { cause: error });
-      }
-      if (attempt >= this.maxRetries) {
-        throw new TelemetrySourceError(`${operation} still failing after ${attempt + 1} attempts: ${describeError(error)}`, { cause: error });
-      }
-      const backoff = Math.floor(this.random() * Math.min(this.maxDelayMs, this.baseDelayMs * 2 ** attempt));
-      if (this.budget.now() + backoff >= this.budget.deadline()) throw this.budgetExceeded(operation, unread(), error);
-      await this.sleep(backoff);
-    }
-  }
-
-  private budgetExceeded(operation: string, unread: UnreadTelemetry, cause?: unknown): TelemetryBudgetExceeded {
-    const groups = unread.logGroups.length === 1 ? unread.logGroups[0] : `${unread.logGroups.length} log groups`;
-    return new TelemetryBudgetExceeded(
-      `time budget reached during ${operation} (${unread.read}): ${groups} not read completely between ` +
-        `${new Date(unread.start).toISOString()} and ${new Date(unread.end).toISOString()}`,
-      unread,
-      cause === undefined ? undefined : { cause },
-    );
-  }
-
   private toLogEvent(raw: FilteredLogEvent, logGroup: string): LogEvent | undefined {
     const timestamp = raw.timestamp ?? raw.ingestionTime;
     if (timestamp === undefined || raw.message === undefined) {
@@ -452,7 +345,4 @@ export class CloudWatchLogsSource implements TelemetrySource {
     if (!this.missingLogGroups.includes(entry)) this.missingLogGroups.push(entry);
   }
 
-  private count(operation: string, n: number): void {
-    this.counts[operation] = (this.counts[operation] ?? 0) + n;
-  }
 }

@@ -11,7 +11,7 @@ import type { AuditEventKey, EvidenceTarget, TelemetrySource, TimeWindow } from 
 import { auditIdOf } from '../telemetry/auditd/audit-record.js';
 import { auditIdFilterPatterns } from '../telemetry/cloudwatch-filter-pattern.js';
 import type { LogEvent } from '../telemetry/log-event.js';
-import { isResourceNotFound, type RetryingCall } from './logs-insights-retry.js';
+import { isResourceNotFound, type RetryingCall } from './cloudwatch-logs-retry.js';
 
 /** FilterLogEvents accepts at most this many logStreamNames per request. */
 export const MAX_STREAMS_PER_FILTER = 100;

@@ -28,7 +28,7 @@ import { buildActivityQuery } from '../telemetry/insights/activity-query.js';
 import { parseActivityRows, type InsightsResultRow } from '../telemetry/insights/activity-rows.js';
 import { logGroupsOfShard } from '../telemetry/insights/log-group-shards.js';
 import { StreamEvidenceSource } from './logs-insights-evidence.js';
-import { budgetExceeded, createRetryingCaller, isResourceNotFound, type RetryOptions, type RetryingCall } from './logs-insights-retry.js';
+import { budgetExceeded, createRetryingCaller, isResourceNotFound, type RetryOptions, type RetryingCall } from './cloudwatch-logs-retry.js';
 
 /** StartQuery accepts at most this many log group names (logGroupNames). */
 export const MAX_LOG_GROUPS_PER_QUERY = 50;

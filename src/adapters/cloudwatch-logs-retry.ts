@@ -1,8 +1,10 @@
-// Logs Insights adapters --> (one request, retried with backoff within the time budget) --> AWS SDK
+// CloudWatch Logs adapters (FilterLogEvents, Logs Insights) --> (one request, retried with backoff
+// within the time budget) --> AWS SDK
 //
-// The same policy as the FilterLogEvents source (cloudwatch-logs-source.ts): throttling and
-// transient errors are retried with exponential backoff and full jitter; exhausted retries throw
-// TelemetrySourceError; the deadline throws TelemetryBudgetExceeded with what was not read.
+// Throttling and transient errors are retried with exponential backoff and full jitter; exhausted
+// retries throw TelemetrySourceError; the deadline throws TelemetryBudgetExceeded with what was
+// not read, and a request in flight at the deadline is aborted. ResourceNotFoundException is
+// rethrown as is: each adapter decides what a missing group or stream means.
 
 import { setTimeout as delay } from 'node:timers/promises';
 import { TelemetryBudgetExceeded, TelemetrySourceError, type UnreadTelemetry } from '../errors.js';
