@@ -19,12 +19,13 @@ export interface FreshProcessCall {
   out: string;
 }
 
-export async function inFreshProcess<T>(module: URL, fn: string, args: readonly unknown[]): Promise<T> {
+/** `nodeFlags` go before the script, e.g. `--max-old-space-size=12288` for a measurement that holds a lot. */
+export async function inFreshProcess<T>(module: URL, fn: string, args: readonly unknown[], nodeFlags: readonly string[] = []): Promise<T> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'imds-watch-bench-call-'));
   const out = path.join(dir, 'result.json');
   try {
     const call: FreshProcessCall = { module: module.href, fn, args: [...args], out };
-    const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), fileURLToPath(new URL('./fresh-process-child.ts', import.meta.url))], {
+    const child = spawn(process.execPath, [...nodeFlags, '--import', import.meta.resolve('tsx'), fileURLToPath(new URL('./fresh-process-child.ts', import.meta.url))], {
       stdio: ['ignore', 'ignore', 'inherit'],
       env: { ...process.env, IMDS_WATCH_BENCH_CALL: JSON.stringify(call) },
     });
