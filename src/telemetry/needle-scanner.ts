@@ -146,8 +146,9 @@ export function createNeedleScanner(needles: readonly string[], options: Scanner
   // the first one ends are finished one by one.
   const scan = (bytes: Uint8Array, from: number, to: number, onHit: OnHit): void => {
     const lineStartAfter = (at: number): number => {
+      // A part never starts past `to`: the range may end mid-line, before the buffer does.
       const newline = bytes.indexOf(NEWLINE, at);
-      return newline < 0 ? to : newline + 1;
+      return newline < 0 || newline + 1 > to ? to : newline + 1;
     };
     const quarter = (to - from) >> 2;
     const q1 = quarter < 1024 ? to : lineStartAfter(from + quarter);

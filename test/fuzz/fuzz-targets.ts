@@ -1,4 +1,6 @@
-// Hostile input for every parser, the envelope reader, the config loader and the CLI arguments.
+// Hostile input for every parser, the envelope readers, the config loader and the CLI arguments.
+// The streaming input path (needle scanner, scanLogFile) has its own targets in
+// streaming-targets.ts, which also check a property of each result (PropertyViolation).
 //
 // Each target names the function under test, the errors it may throw on purpose (ConfigError,
 // UsageError, InputError; nothing else may escape), a fast-check arbitrary and a list of fixed
@@ -32,6 +34,7 @@ import { readLogEvents } from '../../src/telemetry/envelope/read-log-events.js';
 import type { LogEvent } from '../../src/telemetry/log-event.js';
 import { createPrefilter } from '../../src/telemetry/prefilter.js';
 import { corpusPath } from '../corpus.js';
+import { streamingTargets } from './streaming-targets.js';
 
 // ---------------------------------------------------------------------------------------------
 // Targets
@@ -44,12 +47,20 @@ export interface FuzzTarget<T> {
   arbitrary(): fc.Arbitrary<T>;
   /** Fixed worst cases, run before the random ones (built on demand: some are 1 MB). */
   hostile(): { name: string; input: T }[];
+  /** The call under test; a promise is awaited (and timed to its end). */
   call(input: T): unknown;
   /** Input size in characters (bytes for byte buffers), for the report. */
   size(input: T): number;
   /** A short rendering of an input, for counterexamples. */
   show(input: T): string;
+  /** What `check` asserts, for the report; absent when a target has no property beyond not throwing. */
+  property?: string;
+  /** Asserts a property of the outcome, untimed, after the throw check: throws PropertyViolation. */
+  check?(input: T, outcome: Outcome): void;
 }
+
+/** What a call returned (or the allowed error it threw). */
+export type Outcome = { threw: false; value: unknown } | { threw: true; thrown: unknown };
 
 /** A target with its input type erased, so that targets of different types share one list. */
 export interface AnyFuzzTarget {
@@ -61,9 +72,11 @@ export interface AnyFuzzTarget {
   call(input: unknown): unknown;
   size(input: unknown): number;
   show(input: unknown): string;
+  property?: string;
+  check?(input: unknown, outcome: Outcome): void;
 }
 
-const erase = <T>(t: FuzzTarget<T>): AnyFuzzTarget => t as unknown as AnyFuzzTarget;
+export const erase = <T>(t: FuzzTarget<T>): AnyFuzzTarget => t as unknown as AnyFuzzTarget;
 
 export const MB = 1 << 20;
 /** Depth of the deeply nested JSON inputs. */
@@ -240,7 +253,7 @@ export function deepJson(depth: number, shape: string): string {
 }
 
 /** Random edits of a base string: cuts, insertions (possibly repeated), deletions, duplications. */
-const edits = fc.array(
+export const edits = fc.array(
   fc.record({
     kind: fc.constantFrom('cut', 'insert', 'delete', 'duplicate', 'repeat'),
     at: fc.nat(),
@@ -251,7 +264,7 @@ const edits = fc.array(
   { maxLength: 6 },
 );
 
-type Edit = { kind: string; at: number; length: number; text: string; times: number };
+export type Edit = { kind: string; at: number; length: number; text: string; times: number };
 
 export function applyEdits(base: string, list: readonly Edit[]): string {
   let text = base;
@@ -831,6 +844,7 @@ export function fuzzTargets(): AnyFuzzTarget[] {
       size: (argv) => argv.reduce((n, a) => n + a.length + 1, 0),
       show: (argv) => showValue(argv.length > 20 ? [...argv.slice(0, 20), `…(${argv.length} arguments)`] : argv),
     }),
+    ...streamingTargets(),
   ];
 }
 
@@ -846,9 +860,11 @@ export interface TargetStats {
   largestSize: number;
   /** Throws that were not allowed (before shrinking: the first is kept with its input). */
   escaped: number;
+  /** Inputs whose property check failed (before shrinking). */
+  violations: number;
 }
 
-export const emptyStats = (): TargetStats => ({ calls: 0, totalMs: 0, worstMs: 0, worstSize: 0, worstInput: '', largestSize: 0, escaped: 0 });
+export const emptyStats = (): TargetStats => ({ calls: 0, totalMs: 0, worstMs: 0, worstSize: 0, worstInput: '', largestSize: 0, escaped: 0, violations: 0 });
 
 export class EscapedThrow extends Error {
   public constructor(target: string, cause: unknown) {
@@ -864,30 +880,50 @@ export class TooSlow extends Error {
   }
 }
 
+/** A target's property does not hold for an input (its `check`). */
+export class PropertyViolation extends Error {
+  public constructor(target: string, message: string) {
+    super(`${target}: ${message}`);
+    this.name = 'PropertyViolation';
+  }
+}
+
 /** A call over the limit is timed again, up to this many calls in all; the fastest counts. */
 export const TIMING_ATTEMPTS = 3;
 
-function timeCall(target: AnyFuzzTarget, input: unknown): { ms: number; threw: boolean; thrown: unknown } {
+interface TimedCall {
+  ms: number;
+  outcome: Outcome;
+}
+
+function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
+  return typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function';
+}
+
+async function timeCall(target: AnyFuzzTarget, input: unknown): Promise<TimedCall> {
   const started = performance.now();
   try {
-    target.call(input);
-    return { ms: performance.now() - started, threw: false, thrown: undefined };
+    const returned = target.call(input);
+    // Only asynchronous targets pay for an await.
+    const value = isPromiseLike(returned) ? await returned : returned;
+    return { ms: performance.now() - started, outcome: { threw: false, value } };
   } catch (error) {
-    return { ms: performance.now() - started, threw: true, thrown: error };
+    return { ms: performance.now() - started, outcome: { threw: true, thrown: error } };
   }
 }
 
 /**
- * Calls the target, timed. Throws EscapedThrow for a throw it may not let out and TooSlow for a
- * call over `limitMs`. A call over the limit is repeated (the targets are pure) and the fastest of
- * TIMING_ATTEMPTS counts, so that a pause of a shared machine (another process, a GC of earlier
- * garbage) is not taken for slow code: super-linear code is slow every time.
+ * Calls the target, timed. Throws EscapedThrow for a throw it may not let out, TooSlow for a call
+ * over `limitMs`, and PropertyViolation when the target's `check` fails. A call over the limit is
+ * repeated (the targets are pure) and the fastest of TIMING_ATTEMPTS counts, so that a pause of a
+ * shared machine (another process, a GC of earlier garbage) is not taken for slow code:
+ * super-linear code is slow every time.
  */
-export function runCase(target: AnyFuzzTarget, input: unknown, stats: TargetStats, limitMs: number): number {
+export async function runCase(target: AnyFuzzTarget, input: unknown, stats: TargetStats, limitMs: number): Promise<number> {
   const size = target.size(input);
-  const first = timeCall(target, input);
+  const first = await timeCall(target, input);
   let ms = first.ms;
-  for (let attempt = 1; attempt < TIMING_ATTEMPTS && ms > limitMs && !first.threw; attempt++) ms = Math.min(ms, timeCall(target, input).ms);
+  for (let attempt = 1; attempt < TIMING_ATTEMPTS && ms > limitMs && !first.outcome.threw; attempt++) ms = Math.min(ms, (await timeCall(target, input)).ms);
   stats.calls++;
   stats.totalMs += ms;
   stats.largestSize = Math.max(stats.largestSize, size);
@@ -896,10 +932,18 @@ export function runCase(target: AnyFuzzTarget, input: unknown, stats: TargetStat
     stats.worstSize = size;
     stats.worstInput = target.show(input);
   }
-  if (first.threw && !target.allowed(first.thrown)) {
+  if (first.outcome.threw && !target.allowed(first.outcome.thrown)) {
     stats.escaped++;
-    throw new EscapedThrow(target.name, first.thrown);
+    throw new EscapedThrow(target.name, first.outcome.thrown);
   }
   if (ms > limitMs) throw new TooSlow(target.name, ms, limitMs, size);
+  if (target.check) {
+    try {
+      target.check(input, first.outcome);
+    } catch (error) {
+      stats.violations++;
+      throw error instanceof PropertyViolation ? error : new PropertyViolation(target.name, error instanceof Error ? `${error.name}: ${error.message}` : String(error));
+    }
+  }
   return ms;
 }

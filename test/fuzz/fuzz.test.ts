@@ -1,5 +1,6 @@
 // The short fuzz pass CI runs: every target of fuzz-targets.ts, its fixed worst cases (1 MB lines,
-// JSON nested 10,000 deep, regex-hostile strings) and a few hundred random cases each.
+// JSON nested 10,000 deep, regex-hostile strings) and a few hundred random cases each. Targets with
+// a property (the streaming reader against its reference) check it on every case.
 // `npm run fuzz` runs the long pass (100,000 cases) and writes RELIABILITY.md.
 
 import fc from 'fast-check';
@@ -20,14 +21,14 @@ const limitFor = (size: number): number => LIMIT_MS * Math.max(1, size / MB);
 const targets = fuzzTargets();
 seeds();
 
-function hostileRun(target: AnyFuzzTarget): { worstMs: number; calls: number } {
+async function hostileRun(target: AnyFuzzTarget): Promise<{ worstMs: number; calls: number }> {
   const stats = emptyStats();
-  for (const { input } of target.hostile()) runCase(target, input, stats, limitFor(target.size(input)));
+  for (const { input } of target.hostile()) await runCase(target, input, stats, limitFor(target.size(input)));
   return { worstMs: stats.worstMs, calls: stats.calls };
 }
 
 describe('hostile input', () => {
-  it('covers every parser, the envelope reader, the config loaders and the replay arguments', () => {
+  it('covers every parser, the envelope readers, the needle scanner, the config loaders and the replay arguments', () => {
     expect(targets.map((t) => t.name)).toEqual([
       'parseAuditRecord',
       'auditIdOf',
@@ -44,25 +45,28 @@ describe('hostile input', () => {
       'parseDetectorConfig',
       'loadEnvironment',
       'parseReplayArgs',
+      'needleScanner.scan',
+      'scanLogFile',
     ]);
   });
 
   for (const target of targets) {
-    const allowed = target.mayThrow === 'nothing' ? 'never throws' : `throws nothing but ${target.mayThrow}`;
-    it(`${target.name} ${allowed} and answers each of its fixed worst cases within ${LIMIT_MS} ms`, () => {
-      const { calls } = hostileRun(target);
+    const allowed = `${target.mayThrow === 'nothing' ? 'never throws' : `throws nothing but ${target.mayThrow}`}${target.property ? ', holds its property' : ''}`;
+    it(`${target.name} ${allowed} and answers each of its fixed worst cases within ${LIMIT_MS} ms`, async () => {
+      const { calls } = await hostileRun(target);
       expect(calls).toBeGreaterThan(0);
     });
 
-    it(`${target.name} ${allowed} and answers ${CASES} random hostile inputs within ${LIMIT_MS} ms each`, () => {
+    it(`${target.name} ${allowed} and answers ${CASES} random hostile inputs within ${LIMIT_MS} ms each`, async () => {
       const stats = emptyStats();
-      fc.assert(
-        fc.property(target.arbitrary(), (input) => {
-          runCase(target, input, stats, limitFor(target.size(input)));
+      await fc.assert(
+        fc.asyncProperty(target.arbitrary(), async (input) => {
+          await runCase(target, input, stats, limitFor(target.size(input)));
         }),
         { numRuns: CASES },
       );
       expect(stats.escaped).toBe(0);
+      expect(stats.violations).toBe(0);
     });
   }
 });
