@@ -15,17 +15,10 @@
 // TelemetryBudgetExceeded with what was not read. Only a log group that does not exist is not
 // fatal: it is reported in `missingLogGroups`.
 
-import {
-  DescribeLogGroupsCommand,
-  FilterLogEventsCommand,
-  type CloudWatchLogsClient,
-  type DescribeLogGroupsCommandOutput,
-  type FilterLogEventsCommandInput,
-  type FilterLogEventsCommandOutput,
-  type FilteredLogEvent,
-} from '@aws-sdk/client-cloudwatch-logs';
-import { ConfigError, TelemetrySourceError, type UnreadTelemetry } from '../errors.js';
-import { createRetryingCaller, describeError, isResourceNotFound, type RetryingCall } from './cloudwatch-logs-retry.js';
+import type { CloudWatchLogsClient, FilterLogEventsCommandInput } from '@aws-sdk/client-cloudwatch-logs';
+import { ConfigError, type UnreadTelemetry } from '../errors.js';
+import { AUDIT_RECORD_SLACK_MS, CloudWatchLogsReads } from './cloudwatch-logs-reads.js';
+import { createRetryingCaller } from './cloudwatch-logs-retry.js';
 import type { AuditEventKey, TelemetrySource, TimeWindow } from '../ports.js';
 import { auditIdOf } from '../telemetry/auditd/audit-record.js';
 import { auditRecordQueries, buildFilterPatterns } from '../telemetry/cloudwatch-filter-pattern.js';
@@ -58,27 +51,12 @@ export type CloudWatchLogsSourceOptions = {
   random?: () => number;
 };
 
-const MINUTE_MS = 60_000;
-/** Records of one auditd event can carry slightly different CloudWatch timestamps. */
-const AUDIT_RECORD_SLACK_MS = MINUTE_MS;
-const FILTER_LOG_EVENTS = 'FilterLogEvents';
-const DESCRIBE_LOG_GROUPS = 'DescribeLogGroups';
 /** A ResourceNotFoundException about a log stream ("The specified log stream does not exist."), not its group. */
 const isStreamNotFound = (error: Error): boolean => /log stream/i.test(error.message);
 
 /** Identifies one wanted auditd event of the second read. */
 const wantedKey = (logGroup: string, logStream: string, node: string, auditId: string): string =>
   `${logGroup}\u0000${logStream}\u0000${node}\u0000${auditId}`;
-
-/** FNV-1a, for the id of an event the API returned without one (never seen in practice). */
-function fnv1a(text: string): string {
-  let hash = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) {
-    hash ^= text.charCodeAt(i);
-    hash = Math.imul(hash, 0x01000193);
-  }
-  return (hash >>> 0).toString(16).padStart(8, '0');
-}
 
 /**
  * {@link TelemetrySource} over CloudWatch Logs `FilterLogEvents`, with a server-side filter
@@ -100,12 +78,11 @@ export class CloudWatchLogsSource implements TelemetrySource {
   public readonly missingLogGroups: string[] = [];
   /** The candidate filter patterns, each one FilterLogEvents query per log group. */
   public readonly filterPatterns: readonly string[];
-  private readonly client: CloudWatchLogsClient;
   private readonly logGroups: readonly string[];
   private readonly pageLimit: number | undefined;
   private readonly counts: Record<string, number> = {};
-  /** One request, retried within the budget (./cloudwatch-logs-retry.ts); counts every attempt. */
-  private readonly call: RetryingCall;
+  /** Paged reads, each request retried within the budget (./cloudwatch-logs-retry.ts); counts every attempt. */
+  private readonly reads: CloudWatchLogsReads;
   private resolvedLogGroups: readonly string[] | undefined;
   private malformed = 0;
 
@@ -120,11 +97,10 @@ export class CloudWatchLogsSource implements TelemetrySource {
       throw new RangeError(`pageLimit must be an integer from 1 to 10000, got ${pageLimit}`);
     }
     if (!(Number.isInteger(maxRetries) && maxRetries >= 0)) throw new RangeError(`maxRetries must be a non-negative integer, got ${maxRetries}`);
-    this.client = options.client;
     this.logGroups = [...new Set(options.logGroups)];
     this.filterPatterns = buildFilterPatterns(options.needles);
     this.pageLimit = pageLimit;
-    this.call = createRetryingCaller(
+    const call = createRetryingCaller(
       {
         budget: options.budget,
         maxRetries,
@@ -135,6 +111,7 @@ export class CloudWatchLogsSource implements TelemetrySource {
       },
       this.counts,
     );
+    this.reads = new CloudWatchLogsReads(options.client, call);
   }
 
   /** Requests made so far by API operation, retries (ours and the SDK's) included. */
@@ -244,36 +221,13 @@ export class CloudWatchLogsSource implements TelemetrySource {
    * (and accepted by `keep`). Returns the ResourceNotFoundException when the log group (or
    * stream) does not exist.
    */
-  private async *readAll(
+  private readAll(
     input: FilterLogEventsCommandInput,
     seen: Set<string>,
     unread: () => UnreadTelemetry,
     keep?: (event: LogEvent) => boolean,
   ): AsyncGenerator<LogEvent, 'done' | { notFound: Error }> {
-    const logGroup = input.logGroupName ?? '';
-    let nextToken: string | undefined;
-    do {
-      const request: FilterLogEventsCommandInput = nextToken === undefined ? input : { ...input, nextToken };
-      let page: FilterLogEventsCommandOutput;
-      try {
-        page = await this.call(FILTER_LOG_EVENTS, unread, (abortSignal) =>
-          this.client.send(new FilterLogEventsCommand(request), abortSignal ? { abortSignal } : {}),
-        );
-      } catch (error) {
-        if (isResourceNotFound(error)) return { notFound: error instanceof Error ? error : new Error(String(error)) };
-        throw error;
-      }
-      for (const raw of page.events ?? []) {
-        const event = this.toLogEvent(raw, logGroup);
-        if (!event) continue;
-        const key = `${logGroup}\u0000${event.eventId}`;
-        if (seen.has(key) || (keep && !keep(event))) continue;
-        seen.add(key);
-        yield event;
-      }
-      nextToken = page.nextToken;
-    } while (nextToken !== undefined && nextToken !== '');
-    return 'done';
+    return this.reads.filterLogEvents({ input, unread, seen, ...(keep ? { keep } : {}), onMalformed: () => this.malformed++ });
   }
 
   /** Names of the configured groups, prefixes expanded (once per instance), in order, without duplicates. */
@@ -292,53 +246,12 @@ export class CloudWatchLogsSource implements TelemetrySource {
         start: window.start,
         end: window.end,
       });
-      let matched = 0;
-      let nextToken: string | undefined;
-      do {
-        const token = nextToken;
-        let page: DescribeLogGroupsCommandOutput;
-        try {
-          page = await this.call(DESCRIBE_LOG_GROUPS, unread, (abortSignal) =>
-            this.client.send(
-              new DescribeLogGroupsCommand({
-                ...(prefix === '' ? {} : { logGroupNamePrefix: prefix }),
-                ...(token === undefined ? {} : { nextToken: token }),
-              }),
-              abortSignal ? { abortSignal } : {},
-            ),
-          );
-        } catch (error) {
-          if (!isResourceNotFound(error)) throw error;
-          throw new TelemetrySourceError(`${DESCRIBE_LOG_GROUPS} failed: ${describeError(error)}`, { cause: error });
-        }
-        for (const group of page.logGroups ?? []) {
-          if (group.logGroupName === undefined) continue;
-          names.push(group.logGroupName);
-          matched++;
-        }
-        nextToken = page.nextToken;
-      } while (nextToken !== undefined && nextToken !== '');
-      if (matched === 0) this.noteMissing(entry);
+      const matched = await this.reads.logGroupsWithPrefix(prefix, unread);
+      names.push(...matched);
+      if (matched.length === 0) this.noteMissing(entry);
     }
     this.resolvedLogGroups = [...new Set(names)];
     return this.resolvedLogGroups;
-  }
-
-  private toLogEvent(raw: FilteredLogEvent, logGroup: string): LogEvent | undefined {
-    const timestamp = raw.timestamp ?? raw.ingestionTime;
-    if (timestamp === undefined || raw.message === undefined) {
-      this.malformed++;
-      return undefined;
-    }
-    const logStream = raw.logStreamName ?? '';
-    return {
-      timestamp,
-      ingestionTime: raw.ingestionTime ?? timestamp,
-      logGroup,
-      logStream,
-      eventId: raw.eventId ?? `synthetic-${logStream}-${timestamp}-${fnv1a(raw.message)}`,
-      message: raw.message,
-    };
   }
 
   private noteMissing(entry: string): void {

@@ -5,28 +5,21 @@
 // evidence, processes and command lines come from the source events through the same
 // normalizers. Reads are retried and bounded by the run's time budget like every other read.
 
-import { FilterLogEventsCommand, type CloudWatchLogsClient, type FilterLogEventsCommandInput, type FilteredLogEvent } from '@aws-sdk/client-cloudwatch-logs';
+import type { FilterLogEventsCommandInput } from '@aws-sdk/client-cloudwatch-logs';
 import type { UnreadTelemetry } from '../errors.js';
 import type { AuditEventKey, EvidenceTarget, TelemetrySource, TimeWindow } from '../ports.js';
 import { auditIdOf } from '../telemetry/auditd/audit-record.js';
-import { auditIdFilterPatterns } from '../telemetry/cloudwatch-filter-pattern.js';
+import { auditIdFilterPatterns, MAX_LOG_STREAM_NAMES } from '../telemetry/cloudwatch-filter-pattern.js';
 import type { LogEvent } from '../telemetry/log-event.js';
-import { isResourceNotFound, type RetryingCall } from './cloudwatch-logs-retry.js';
-
-/** FilterLogEvents accepts at most this many logStreamNames per request. */
-export const MAX_STREAMS_PER_FILTER = 100;
-/** Records of one auditd event can carry slightly different CloudWatch timestamps. */
-const AUDIT_RECORD_SLACK_MS = 60_000;
-const FILTER_LOG_EVENTS = 'FilterLogEvents';
+import { AUDIT_RECORD_SLACK_MS, type CloudWatchLogsReads } from './cloudwatch-logs-reads.js';
 
 export class StreamEvidenceSource implements TelemetrySource {
   private readonly byGroup = new Map<string, string[]>();
 
   public constructor(
-    private readonly client: CloudWatchLogsClient,
+    private readonly reads: CloudWatchLogsReads,
     targets: readonly EvidenceTarget[],
     private readonly filterPatterns: readonly string[],
-    private readonly call: RetryingCall,
   ) {
     for (const t of targets) {
       const streams = this.byGroup.get(t.logGroup) ?? [];
@@ -38,8 +31,8 @@ export class StreamEvidenceSource implements TelemetrySource {
   public async *candidates(window: TimeWindow): AsyncIterable<LogEvent> {
     const seen = new Set<string>();
     for (const [logGroup, streams] of this.byGroup) {
-      for (let i = 0; i < streams.length; i += MAX_STREAMS_PER_FILTER) {
-        const logStreamNames = streams.slice(i, i + MAX_STREAMS_PER_FILTER);
+      for (let i = 0; i < streams.length; i += MAX_LOG_STREAM_NAMES) {
+        const logStreamNames = streams.slice(i, i + MAX_LOG_STREAM_NAMES);
         for (const filterPattern of this.filterPatterns) {
           yield* this.readAll({ logGroupName: logGroup, logStreamNames, startTime: window.start, endTime: window.end - 1, filterPattern }, seen, window);
         }
@@ -69,50 +62,11 @@ export class StreamEvidenceSource implements TelemetrySource {
     }
   }
 
-  private async *readAll(
-    input: FilterLogEventsCommandInput,
-    seen: Set<string>,
-    window: TimeWindow,
-    keep?: (event: LogEvent) => boolean,
-  ): AsyncGenerator<LogEvent> {
+  private async *readAll(input: FilterLogEventsCommandInput, seen: Set<string>, window: TimeWindow, keep?: (event: LogEvent) => boolean): AsyncGenerator<LogEvent> {
     const logGroup = input.logGroupName ?? '';
     const unread = (): UnreadTelemetry => ({ read: keep ? 'auditRecords' : 'candidates', logGroups: [logGroup], start: window.start, end: window.end });
-    let nextToken: string | undefined;
-    do {
-      const request: FilterLogEventsCommandInput = nextToken === undefined ? input : { ...input, nextToken };
-      let page;
-      try {
-        page = await this.call(FILTER_LOG_EVENTS, unread, (abortSignal) =>
-          this.client.send(new FilterLogEventsCommand(request), abortSignal ? { abortSignal } : {}),
-        );
-      } catch (error) {
-        // A stream or group deleted since the query ran: its evidence is gone, not an error of the run.
-        if (isResourceNotFound(error)) return;
-        throw error;
-      }
-      for (const raw of page.events ?? []) {
-        const event = toLogEvent(raw, logGroup);
-        if (!event) continue;
-        const key = `${logGroup}\u0000${event.eventId}`;
-        if (seen.has(key) || (keep && !keep(event))) continue;
-        seen.add(key);
-        yield event;
-      }
-      nextToken = page.nextToken;
-    } while (nextToken !== undefined && nextToken !== '');
+    // A stream or group deleted since the query ran (the read returns it as not found): its
+    // evidence is gone, not an error of the run.
+    yield* this.reads.filterLogEvents({ input, unread, seen, ...(keep ? { keep } : {}) });
   }
-}
-
-function toLogEvent(raw: FilteredLogEvent, logGroup: string): LogEvent | undefined {
-  const timestamp = raw.timestamp ?? raw.ingestionTime;
-  if (timestamp === undefined || raw.message === undefined) return undefined;
-  const logStream = raw.logStreamName ?? '';
-  return {
-    timestamp,
-    ingestionTime: raw.ingestionTime ?? timestamp,
-    logGroup,
-    logStream,
-    eventId: raw.eventId ?? `synthetic-${logStream}-${timestamp}`,
-    message: raw.message,
-  };
 }

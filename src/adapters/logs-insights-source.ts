@@ -13,7 +13,6 @@
 // - a log group that does not exist is reported in `missingLogGroups`, not fatal (as FilterLogEvents mode).
 
 import {
-  DescribeLogGroupsCommand,
   GetQueryResultsCommand,
   StartQueryCommand,
   StopQueryCommand,
@@ -27,6 +26,7 @@ import { buildFilterPatterns } from '../telemetry/cloudwatch-filter-pattern.js';
 import { buildActivityQuery } from '../telemetry/insights/activity-query.js';
 import { parseActivityRows, type InsightsResultRow } from '../telemetry/insights/activity-rows.js';
 import { logGroupsOfShard } from '../telemetry/insights/log-group-shards.js';
+import { CloudWatchLogsReads } from './cloudwatch-logs-reads.js';
 import { StreamEvidenceSource } from './logs-insights-evidence.js';
 import { budgetExceeded, createRetryingCaller, isResourceNotFound, type RetryOptions, type RetryingCall } from './cloudwatch-logs-retry.js';
 
@@ -87,6 +87,7 @@ export class LogsInsightsSource implements AggregatedTelemetrySource {
   private readonly options: LogsInsightsSourceOptions;
   private readonly counts: Record<string, number> = {};
   private readonly call: RetryingCall;
+  private readonly reads: CloudWatchLogsReads;
   private readonly filterPatterns: readonly string[];
   private readonly shard: number;
   private readonly shards: number;
@@ -112,6 +113,7 @@ export class LogsInsightsSource implements AggregatedTelemetrySource {
     this.query = buildActivityQuery({ catalogue: options.catalogue, bucketMs: options.bucketMs });
     this.filterPatterns = buildFilterPatterns(options.catalogue.needles);
     this.call = createRetryingCaller(options, this.counts);
+    this.reads = new CloudWatchLogsReads(options.client, this.call);
   }
 
   /** Requests made so far by API operation, retries included; `BytesScanned` is the billed volume. */
@@ -120,7 +122,7 @@ export class LogsInsightsSource implements AggregatedTelemetrySource {
   }
 
   public evidence(targets: readonly EvidenceTarget[]): TelemetrySource {
-    return new StreamEvidenceSource(this.options.client, targets, this.filterPatterns, this.call);
+    return new StreamEvidenceSource(this.reads, targets, this.filterPatterns);
   }
 
   public async activity(window: TimeWindow): Promise<ActivityReading> {
@@ -290,30 +292,9 @@ export class LogsInsightsSource implements AggregatedTelemetrySource {
       }
       const prefix = entry.slice(0, -1);
       const unread = (): UnreadTelemetry => ({ read: 'candidates', logGroups: [entry], start: window.start, end: window.end });
-      let matched = 0;
-      let nextToken: string | undefined;
-      do {
-        const token = nextToken;
-        let page;
-        try {
-          page = await this.call('DescribeLogGroups', unread, (abortSignal) =>
-            this.options.client.send(
-              new DescribeLogGroupsCommand({ ...(prefix === '' ? {} : { logGroupNamePrefix: prefix }), ...(token === undefined ? {} : { nextToken: token }) }),
-              abortSignal ? { abortSignal } : {},
-            ),
-          );
-        } catch (error) {
-          if (isResourceNotFound(error)) throw new TelemetrySourceError(`DescribeLogGroups failed for ${entry}`, { cause: error });
-          throw error;
-        }
-        for (const g of page.logGroups ?? []) {
-          if (g.logGroupName === undefined) continue;
-          names.push(g.logGroupName);
-          matched++;
-        }
-        nextToken = page.nextToken;
-      } while (nextToken !== undefined && nextToken !== '');
-      if (matched === 0) this.noteMissing(entry);
+      const matched = await this.reads.logGroupsWithPrefix(prefix, unread);
+      names.push(...matched);
+      if (matched.length === 0) this.noteMissing(entry);
     }
     this.resolved = logGroupsOfShard([...new Set(names)], this.shard, this.shards, this.options.logGroupShards ?? {});
     return this.resolved;
