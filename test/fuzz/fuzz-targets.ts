@@ -266,6 +266,21 @@ export const edits = fc.array(
 
 export type Edit = { kind: string; at: number; length: number; text: string; times: number };
 
+/** One of `files()`, with up to `maxEdits` bytes overwritten or the file cut short at one of them. */
+export function editedFile(files: () => readonly Buffer[], maxEdits: number): fc.Arbitrary<Buffer> {
+  return fc.tuple(fc.nat(), fc.array(fc.record({ at: fc.nat(), byte: fc.integer({ min: 0, max: 255 }), cut: fc.boolean() }), { maxLength: maxEdits })).map(([i, flips]) => {
+    const all = files();
+    let out = Buffer.from(all.length === 0 ? Buffer.alloc(0) : (all[i % all.length] as Buffer));
+    for (const f of flips) {
+      if (out.length === 0) break;
+      const at = f.at % out.length;
+      if (f.cut) out = out.subarray(0, at);
+      else out[at] = f.byte;
+    }
+    return Buffer.from(out);
+  });
+}
+
 export function applyEdits(base: string, list: readonly Edit[]): string {
   let text = base;
   for (const edit of list) {
@@ -543,20 +558,7 @@ const bytesArbitrary = (): fc.Arbitrary<Buffer> => {
   const linesFile = fc
     .tuple(fc.array(fc.oneof(mutated(lines), { arbitrary: hostileText(lines), weight: 1 }), { minLength: 1, maxLength: 30 }), fc.constantFrom('\n', '\r\n', '\n\n'), fc.constantFrom('', '\uFEFF', '[', '{"events":['))
     .map(([ls, nl, prefix]) => Buffer.from(prefix + ls.join(nl)));
-  const fileEdit = fc
-    .tuple(fc.nat(), fc.array(fc.record({ at: fc.nat(), byte: fc.integer({ min: 0, max: 255 }), cut: fc.boolean() }), { maxLength: 8 }))
-    .map(([i, flips]) => {
-      const all = files();
-      const file = Buffer.from(all.length === 0 ? Buffer.alloc(0) : (all[i % all.length] as Buffer));
-      let out = file;
-      for (const f of flips) {
-        if (out.length === 0) break;
-        const at = f.at % out.length;
-        if (f.cut) out = out.subarray(0, at);
-        else out[at] = f.byte;
-      }
-      return Buffer.from(out);
-    });
+  const fileEdit = editedFile(files, 8);
   const text = hostileText(lines).map((s) => Buffer.from(s));
   return fc.oneof({ arbitrary: random, weight: 2 }, { arbitrary: linesFile, weight: 4 }, { arbitrary: fileEdit, weight: 3 }, { arbitrary: text, weight: 3 });
 };

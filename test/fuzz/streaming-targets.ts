@@ -31,7 +31,7 @@ import { scanLogFile, type ScannedLogFile } from '../../src/telemetry/envelope/s
 import { MAX_LINE_BYTES, type LogEvent, type SkipReason } from '../../src/telemetry/log-event.js';
 import { AUDIT_HEADER, createNeedleScanner, HIT_AUDIT_HEADER, HIT_ESCAPE, HIT_NEEDLE, type HitKind, type NeedleScanner } from '../../src/telemetry/needle-scanner.js';
 import { createPrefilter } from '../../src/telemetry/prefilter.js';
-import { applyEdits, edits, erase, hostileStrings, MB, PropertyViolation, seeds, showValue, type AnyFuzzTarget, type Outcome } from './fuzz-targets.js';
+import { applyEdits, editedFile, edits, erase, hostileStrings, MB, PropertyViolation, seeds, showValue, type AnyFuzzTarget, type Outcome } from './fuzz-targets.js';
 
 const catalogue = createEndpointCatalogue();
 const prefilter = createPrefilter(catalogue);
@@ -452,17 +452,7 @@ const candidateBlock = (): fc.Arbitrary<Buffer[]> =>
   });
 
 const fileArbitrary = (): fc.Arbitrary<FileInput> => {
-  const corpusFile = fc.tuple(fc.nat(), fc.array(fc.record({ at: fc.nat(), byte: fc.integer({ min: 0, max: 255 }), cut: fc.boolean() }), { maxLength: 6 })).map(([i, flips]) => {
-    const all = seeds().files;
-    let out = Buffer.from(all.length === 0 ? Buffer.alloc(0) : (all[i % all.length] as Buffer));
-    for (const f of flips) {
-      if (out.length === 0) break;
-      const at = f.at % out.length;
-      if (f.cut) out = out.subarray(0, at);
-      else out[at] = f.byte;
-    }
-    return Buffer.from(out);
-  });
+  const corpusFile = editedFile(() => seeds().files, 6);
   const linesFile = fc
     .tuple(
       fc.array(fc.oneof({ arbitrary: lineArbitrary().map((l) => [l]), weight: 4 }, { arbitrary: candidateBlock(), weight: 1 }), { maxLength: 40 }),
