@@ -140,7 +140,7 @@ export async function runDetection(detector: Detector, ports: RunPorts, runTime:
       threshold: config.anomalyThreshold,
       detectedAt: runTime,
     });
-  const anomalies: { activity: BucketActivity; doc: AlertDocument; score: number; scored: ReturnType<typeof scoreBucket> }[] = [];
+  const anomalies: { activity: BucketActivity; doc: AlertDocument; scored: ReturnType<typeof scoreBucket> }[] = [];
   for (const activity of activities) {
     const history = baselines.get(activity.user)?.buckets ?? [];
     const score = scoreBucket({ bucketStart: activity.bucketStart, history, observedSince }, params);
@@ -158,7 +158,7 @@ export async function runDetection(detector: Detector, ports: RunPorts, runTime:
       summary.anomalies.duringLearning++;
       continue;
     }
-    anomalies.push({ activity, doc: alertDocument(activity, score), score: score.score, scored: score });
+    anomalies.push({ activity, doc: alertDocument(activity, score), scored: score });
   }
   summary.anomalies.found = anomalies.length;
 
@@ -198,7 +198,7 @@ export async function runDetection(detector: Detector, ports: RunPorts, runTime:
     const stored = (await store.listExceptions()).map(compileException);
     const exceptions = [...detector.exceptions, ...stored];
     const pointers = await livePointers(store, [...new Set(fresh.map((a) => a.activity.user))]);
-    for (const { activity, doc, score } of fresh) {
+    for (const { activity, doc, scored } of fresh) {
       const id = doc.event.id;
       const exception = findException(
         exceptions,
@@ -219,7 +219,7 @@ export async function runDetection(detector: Detector, ports: RunPorts, runTime:
         status: exception ? 'excepted' : repeatOf ? 'suppressed' : 'pending',
         user: activity.user,
         host: mainHost(activity),
-        score,
+        score: scored.score,
         bucketStart: activity.bucketStart,
         detectedAt: runTime,
         alert: JSON.stringify(doc),
